@@ -1,0 +1,100 @@
+"""Input validation shared by every estimator and helper.
+
+One place decides what a valid data matrix is, so every method fails the same
+way on bad input: a ``ValueError`` whose message names the problem, instead of a
+traceback from deep inside torch.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+
+__all__ = ["as_tensor", "check_n_clusters", "check_labels"]
+
+
+def as_tensor(X, name: str = "X", device: torch.device | str | None = None) -> torch.Tensor:
+    """Return ``X`` as a float32 torch tensor, after checking that it is usable data.
+
+    Accepts a numpy array, a torch tensor or a nested list, shaped N x D (vectors)
+    or N x C x H x W (images). Raises ``ValueError`` naming the problem for: a
+    non-numeric dtype, a rank other than 2 or 4, no samples or no features, NaN
+    or infinite values.
+    """
+    if isinstance(X, torch.Tensor):
+        t = X.detach()
+        if t.dtype == torch.bool or t.is_complex() or not (t.is_floating_point() or _is_int(t)):
+            raise ValueError(f"{name} must hold real numbers, got a tensor of dtype {t.dtype}.")
+    else:
+        try:
+            arr = np.asarray(X)
+        except Exception as exc:  # ragged lists and the like
+            raise ValueError(f"{name} could not be read as an array: {exc}") from None
+        if arr.dtype == object or not (
+            np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
+        ):
+            raise ValueError(
+                f"{name} must hold real numbers, got an array of dtype {arr.dtype}."
+            )
+        t = torch.from_numpy(np.ascontiguousarray(arr))
+    if t.ndim not in (2, 4):
+        hint = ""
+        if t.ndim == 3:
+            hint = " For single-channel images add a channel axis: X[:, None]."
+        elif t.ndim == 1:
+            hint = " For one feature use X.reshape(-1, 1)."
+        raise ValueError(
+            f"{name} must be 2-D (n_samples, n_features) or 4-D (n_samples, channels, "
+            f"height, width); got shape {tuple(t.shape)}.{hint}"
+        )
+    if t.shape[0] == 0:
+        raise ValueError(f"{name} is empty: it has 0 samples (shape {tuple(t.shape)}).")
+    if t.numel() == 0:
+        raise ValueError(f"{name} has 0 features (shape {tuple(t.shape)}).")
+    t = t.to(dtype=torch.float32)
+    finite = torch.isfinite(t)
+    if not bool(finite.all()):
+        n_nan = int(torch.isnan(t).sum())
+        n_inf = int((~finite).sum()) - n_nan
+        rows = (~finite).reshape(t.shape[0], -1).any(1).nonzero().flatten()[:5].tolist()
+        raise ValueError(
+            f"{name} contains {n_nan} NaN and {n_inf} infinite values (first bad rows: "
+            f"{rows}); remove or impute them before clustering."
+        )
+    if device is not None:
+        t = t.to(device)
+    return t
+
+
+def _is_int(t: torch.Tensor) -> bool:
+    return t.dtype in (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
+
+
+def check_n_clusters(n_clusters, n_samples: int) -> int:
+    """Check that ``n_clusters`` is an integer in [2, n_samples] and return it as int."""
+    if isinstance(n_clusters, bool) or not isinstance(n_clusters, numbers.Integral):
+        raise ValueError(f"n_clusters must be an integer, got {n_clusters!r}.")
+    if not 2 <= int(n_clusters) <= n_samples:
+        raise ValueError(
+            f"n_clusters must be in [2, n_samples={n_samples}], got {n_clusters}."
+        )
+    return int(n_clusters)
+
+
+def check_labels(y, n_samples: int | None = None, name: str = "y") -> np.ndarray:
+    """Return integer labels as an int64 numpy vector; check length when asked."""
+    if isinstance(y, torch.Tensor):
+        y = y.detach().cpu().numpy()
+    arr = np.asarray(y)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}.")
+    if arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
+            raise ValueError(f"{name} must hold integer labels, got non-integer floats.")
+    elif arr.dtype.kind not in "iub":
+        raise ValueError(f"{name} must hold integer labels, got dtype {arr.dtype}.")
+    if n_samples is not None and arr.shape[0] != n_samples:
+        raise ValueError(f"{name} has {arr.shape[0]} labels but X has {n_samples} samples.")
+    return arr.astype(np.int64)

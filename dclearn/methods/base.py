@@ -1,0 +1,122 @@
+"""The estimator base class shared by every clustering method.
+
+scikit-learn conventions (GUIDE.md section 3): ``__init__`` stores its arguments
+verbatim and does nothing else; ``fit`` validates, seeds, picks the device, trains
+and returns ``self``; fitted attributes end with ``_``. A subclass implements
+``_fit(X, y)`` (X a float32 tensor already on ``self.device_``) returning the
+labels, and ``_predict`` / ``_transform`` on such tensors.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.exceptions import NotFittedError
+
+from .._validation import as_tensor, check_labels, check_n_clusters
+from ..metrics import evaluate
+from ..train import configure_backend, get_device, seed_everything
+
+__all__ = ["BaseClusterer", "NotFittedError"]
+
+
+class BaseClusterer(ClusterMixin, BaseEstimator):
+    """Base of all dclearn estimators: validation, seeding, device, fitted-state checks.
+
+    Subclasses must define ``n_clusters``, ``random_state``, ``device`` and
+    ``verbose`` parameters and implement ``_fit``; ``_predict`` and ``_transform``
+    where the method has them.
+    """
+
+    def fit(self, X, y=None):
+        """Train on ``X`` (numpy or torch, N x D or N x C x H x W) and return ``self``.
+
+        ``y``, when given, is used only to add metrics to ``history_`` for reporting;
+        it never drives a training decision.
+        """
+        Xt = as_tensor(X)
+        n = Xt.shape[0]
+        check_n_clusters(self.n_clusters, n)
+        self._validate_params(Xt)
+        self._y_eval = None if y is None else check_labels(y, n)
+        self.input_shape_ = tuple(Xt.shape[1:])
+        self.n_features_in_ = int(math.prod(self.input_shape_))
+        self.device_ = get_device(self.device)
+        configure_backend(self.device_)
+        self.seed_ = seed_everything(self.random_state)
+        self.history_: list[dict] = []
+        labels = self._fit(Xt.to(self.device_), self._y_eval)
+        self.labels_ = _to_numpy_labels(labels)
+        del self._y_eval
+        return self
+
+    def fit_predict(self, X, y=None, **kwargs):
+        """``fit(X, y).labels_``."""
+        return self.fit(X, y).labels_
+
+    def predict(self, X) -> np.ndarray:
+        """Cluster labels (int64, shape N) of new samples."""
+        Xt = self._check_fitted_input(X)
+        with torch.inference_mode():
+            return _to_numpy_labels(self._predict(Xt))
+
+    def transform(self, X) -> np.ndarray:
+        """The method's embedding of ``X`` as a float32 numpy array (N x d)."""
+        Xt = self._check_fitted_input(X)
+        with torch.inference_mode():
+            Z = self._transform(Xt)
+        return Z.float().cpu().numpy()
+
+    def fit_transform(self, X, y=None, **kwargs) -> np.ndarray:
+        return self.fit(X, y).transform(X)
+
+    # --- hooks for subclasses -------------------------------------------------------
+    def _validate_params(self, X: torch.Tensor) -> None:
+        """Check method-specific parameters; raise ValueError naming the bad one."""
+
+    def _fit(self, X: torch.Tensor, y: np.ndarray | None):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _predict(self, X: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError(f"{type(self).__name__} cannot label new samples.")
+
+    def _transform(self, X: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError(f"{type(self).__name__} has no embedding to transform into.")
+
+    # --- helpers --------------------------------------------------------------------
+    def _check_fitted_input(self, X) -> torch.Tensor:
+        if not hasattr(self, "labels_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+                f"appropriate arguments before using this estimator.")
+        Xt = as_tensor(X)
+        if tuple(Xt.shape[1:]) != self.input_shape_:
+            raise ValueError(
+                f"X has sample shape {tuple(Xt.shape[1:])}, but {type(self).__name__} was "
+                f"fitted on samples of shape {self.input_shape_}.")
+        return Xt.to(self.device_)
+
+    def _metrics(self, labels) -> dict:
+        """ACC/NMI/ARI of ``labels`` when ``fit`` was given ``y``; else an empty dict."""
+        if getattr(self, "_y_eval", None) is None:
+            return {}
+        return evaluate(self._y_eval, _to_numpy_labels(labels))
+
+    def _check_positive(self, **params) -> None:
+        for name, value in params.items():
+            if value is None or not np.isfinite(value) or value <= 0:
+                raise ValueError(f"{name} must be a positive number, got {value!r}.")
+
+    def _check_nonnegative(self, **params) -> None:
+        for name, value in params.items():
+            if value is None or not np.isfinite(value) or value < 0:
+                raise ValueError(f"{name} must be >= 0, got {value!r}.")
+
+
+def _to_numpy_labels(labels) -> np.ndarray:
+    if isinstance(labels, torch.Tensor):
+        labels = labels.detach().cpu().numpy()
+    return np.asarray(labels).astype(np.int64).reshape(-1)
