@@ -80,7 +80,7 @@ class GMM(BaseClusterer):
             gamma = torch.nn.functional.one_hot(labels, self.n_clusters).double()
             w, mu, var = gmm_m_step(X, gamma, self.reg_covar)
             prev = -math.inf
-            for it in range(self.max_iter):
+            for it in range(self.max_iter):  # noqa: B007 (it is read after the loop)
                 gamma, ll = gmm_responsibilities(X, w, mu, var)
                 mean_ll = float(ll.mean())
                 w, mu, var = gmm_m_step(X, gamma, self.reg_covar)

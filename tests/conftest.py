@@ -1,0 +1,24 @@
+"""Shared fixtures: the embedded digits data and the MNIST root when it is configured."""
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from dclearn import load_dataset
+
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+@pytest.fixture(scope="session")
+def digits():
+    return load_dataset("digits")
+
+
+@pytest.fixture(scope="session")
+def mnist_root():
+    root = os.environ.get("DCLEARN_DATA")
+    if not root or not (Path(root) / "MNIST" / "raw").is_dir():
+        pytest.skip("DCLEARN_DATA is not set to a folder holding MNIST/raw/ (real MNIST files)")
+    return root

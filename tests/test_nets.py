@@ -1,0 +1,57 @@
+import pytest
+import torch
+
+from dclearn.nets import (
+    MLP,
+    ConvDecoder,
+    ConvDiscriminator,
+    ConvEncoder,
+    MLPDiscriminator,
+    ResidualBlock,
+    ResidualMLPBlock,
+    count_parameters,
+    make_autoencoder_nets,
+    mlp_decoder,
+    mlp_encoder,
+)
+
+
+def test_mlp_paper_stack():
+    enc, dec = mlp_encoder(784), mlp_decoder(10, out_dim=784)
+    z = enc(torch.rand(5, 784))
+    assert z.shape == (5, 10) and dec(z).shape == (5, 784)
+    sizes = [m.out_features for m in enc if isinstance(m, torch.nn.Linear)]
+    assert sizes == [500, 500, 2000, 10]
+    assert isinstance(list(enc)[-1], torch.nn.Linear)  # linear embedding layer
+    with pytest.raises(ValueError):
+        MLP([3])
+
+
+@pytest.mark.parametrize("size", [8, 16, 28, 32])
+def test_conv_autoencoder_sizes(size):
+    enc, dec = ConvEncoder((1, size, size), 10), ConvDecoder((1, size, size), 10)
+    x = torch.rand(2, 1, size, size)
+    out = dec(enc(x))
+    assert out.shape == x.shape and float(out.min()) >= 0 and float(out.max()) <= 1
+
+
+def test_make_autoencoder_nets():
+    enc, dec = make_autoencoder_nets((1, 8, 8), latent=5, hidden=(32,))
+    x = torch.rand(4, 1, 8, 8)
+    assert enc(x).shape == (4, 5) and dec(enc(x)).shape == x.shape
+    enc, dec = make_autoencoder_nets((3, 32, 32), arch="conv")
+    assert dec(enc(torch.rand(2, 3, 32, 32))).shape == (2, 3, 32, 32)
+    with pytest.raises(ValueError, match="needs images"):
+        make_autoencoder_nets((64,), arch="conv")
+    with pytest.raises(ValueError, match="arch must be"):
+        make_autoencoder_nets((64,), arch="rnn")
+
+
+def test_residual_and_discriminators():
+    x = torch.rand(2, 8, 7, 7)
+    assert ResidualBlock(8)(x).shape == x.shape
+    assert ResidualBlock(8, 16, stride=2)(x).shape == (2, 16, 4, 4)
+    assert ResidualMLPBlock(6)(torch.rand(3, 6)).shape == (3, 6)
+    assert MLPDiscriminator(64)(torch.rand(3, 1, 8, 8)).shape == (3, 1)
+    assert ConvDiscriminator((1, 28, 28), out=11)(torch.rand(3, 1, 28, 28)).shape == (3, 11)
+    assert count_parameters(torch.nn.Linear(3, 2)) == 8

@@ -1,0 +1,76 @@
+"""Project-level contracts: pyproject and environment.yml agree, the CLI works, imports."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import tomllib
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _name(req: str) -> str:
+    return re.split(r"[<>=!~\[ ;]", req.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_environment_yml_matches_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = {_name(r) for r in project["dependencies"]}
+    wanted |= {_name(r) for r in project["optional-dependencies"]["dev"]}
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    listed = set()
+    for dep in env["dependencies"]:
+        if isinstance(dep, dict):
+            listed |= {_name(r) for r in dep.get("pip", []) if not r.startswith("-")}
+        elif not dep.startswith(("python", "pip")):
+            listed.add(_name(dep))
+    assert listed == wanted, f"only in environment.yml: {listed - wanted}; " \
+                             f"only in pyproject: {wanted - listed}"
+
+
+def test_no_exact_pins_and_torch_cap():
+    text = (ROOT / "pyproject.toml").read_text() + (ROOT / "environment.yml").read_text()
+    assert "==" not in text
+    torch_req = [r for r in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "dependencies"] if _name(r) == "torch"][0]
+    assert "<=2.14.1" in torch_req or "<2.15" in torch_req
+
+
+def test_public_api_imports():
+    import dclearn
+    from dclearn.methods import GMM, KMeans  # noqa: F401
+
+    for name in ("load_dataset", "evaluate", "cluster_acc", "nmi", "ari", "KMeans", "GMM"):
+        assert hasattr(dclearn, name)
+
+
+def test_cli_bench_writes_table_and_json(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "dclearn", "bench", "--dataset", "digits",
+                          "--methods", "kmeans,gmm", "--seeds", "0,1", "--out", str(tmp_path),
+                          "--device", "cpu"], capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    result = json.loads((tmp_path / "bench_digits.json").read_text())
+    assert len(result["runs"]) == 4
+    assert set(result["summary"]) == {"kmeans", "gmm"}
+    assert result["summary"]["kmeans"]["acc"]["mean"] > 0.75
+    assert "| kmeans |" in (tmp_path / "bench_digits.md").read_text()
+
+
+def test_cli_rejects_unknown_method_and_missing_data(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "dclearn", "bench", "--methods", "nope"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 2 and "unknown methods ['nope']" in run.stderr
+    run = subprocess.run([sys.executable, "-m", "dclearn", "bench", "--dataset", "mnist",
+                          "--root", str(tmp_path), "--methods", "kmeans"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 2 and "MNIST" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_demo_prints_table():
+    run = subprocess.run([sys.executable, "-m", "dclearn", "demo", "--device", "cpu"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert "| kmeans |" in run.stdout and "ACC" in run.stdout
