@@ -1,0 +1,48 @@
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from dclearn import plot  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def test_embedding_side_by_side(digits):
+    fig = plot.plot_embedding(digits.flat()[:200], digits.y[:200], digits.y[:200])
+    assert len(fig.axes) == 2
+    assert len(plot.plot_embedding(torch.rand(50, 2), np.zeros(50)).axes) == 1
+    assert plot.project_2d(np.random.rand(30, 5)).shape == (30, 2)
+    with pytest.raises(ValueError, match="'pca' or 'tsne'"):
+        plot.project_2d(np.random.rand(30, 5), method="umap")
+
+
+def test_cluster_grid_one_row_per_cluster(digits):
+    labels = digits.y[:300] % 4
+    fig = plot.plot_cluster_grid(digits.X[:300], labels, n_per_cluster=5)
+    assert len(fig.axes) == 4 * 5
+    fig = plot.plot_cluster_grid(digits.flat()[:300], labels, n_per_cluster=3)  # flat vectors
+    assert len(fig.axes) == 12
+    with pytest.raises(ValueError, match="square images"):
+        plot.plot_cluster_grid(np.random.rand(10, 7), np.zeros(10))
+
+
+def test_confusion_and_history_and_images(digits):
+    fig = plot.plot_confusion(digits.y, (digits.y + 1) % 10)
+    assert fig.axes[0].get_xlabel().startswith("cluster")
+    hist = [{"phase": "pretrain", "epoch": i, "loss": 1.0 / (i + 1)} for i in range(5)]
+    hist += [{"phase": "cluster", "epoch": i, "loss": 0.1, "acc": 0.5} for i in range(3)]
+    fig = plot.plot_history(hist)
+    assert [a.get_title() for a in fig.axes] == ["acc", "loss"]
+    with pytest.raises(ValueError, match="no numeric entries"):
+        plot.plot_history([{"phase": "x"}])
+    assert len(plot.plot_images(digits.X, n=20, ncols=10).axes) == 20
+    assert plot.plot_toy(torch.rand(20, 2), np.zeros(20), centers=torch.rand(2, 2))
