@@ -15,7 +15,7 @@ import torch
 from .metrics import matched_confusion
 
 __all__ = ["project_2d", "plot_embedding", "plot_cluster_grid", "plot_confusion",
-           "plot_history", "plot_images", "plot_toy"]
+           "plot_history", "plot_images", "plot_toy", "plot_snapshots"]
 
 
 def _np(a) -> np.ndarray:
@@ -162,4 +162,23 @@ def plot_toy(X, labels, centers=None, title: str = "", ax=None):
         ax.scatter(C[:, 0], C[:, 1], c="k", marker="x", s=80, linewidths=2)
     ax.set_title(title)
     ax.set_aspect("equal")
+    return fig
+
+
+def plot_snapshots(snapshots, labels, titles=None, max_panels: int = 5, s: float = 4.0):
+    """Static twin of ``widgets.embedding_slider``: a row of evenly spaced snapshots."""
+    from .widgets import project_snapshots
+
+    frames = project_snapshots(snapshots)
+    per_frame = isinstance(labels, (list, tuple)) and len(labels) == len(frames)
+    pick = np.unique(np.linspace(0, len(frames) - 1, min(max_panels, len(frames))).astype(int))
+    titles = titles or [f"snapshot {i}" for i in range(len(frames))]
+    fig, axes = plt.subplots(1, len(pick), figsize=(3.2 * len(pick), 3.2), squeeze=False)
+    for ax, i in zip(axes[0], pick):
+        c = _np(labels[i] if per_frame else labels)
+        ax.scatter(frames[i][:, 0], frames[i][:, 1], c=c, cmap="tab10", s=s)
+        ax.set_title(titles[i], fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
     return fig

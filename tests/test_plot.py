@@ -46,3 +46,18 @@ def test_confusion_and_history_and_images(digits):
         plot.plot_history([{"phase": "x"}])
     assert len(plot.plot_images(digits.X, n=20, ncols=10).axes) == 20
     assert plot.plot_toy(torch.rand(20, 2), np.zeros(20), centers=torch.rand(2, 2))
+
+
+def test_snapshots_static_and_slider():
+    from dclearn import widgets
+
+    rng = np.random.default_rng(0)
+    snaps = [rng.normal(size=(40, 5)) * (i + 1) for i in range(7)]
+    fig = plot.plot_snapshots(snaps, np.arange(40) % 3, max_panels=4)
+    assert len(fig.axes) == 4
+    frames = widgets.project_snapshots(snaps)
+    assert len(frames) == 7 and frames[0].shape == (40, 2)
+    w = widgets.embedding_slider(snaps, np.arange(40) % 3)
+    assert w.children[0].max == 6
+    with pytest.raises(ValueError, match="no snapshots"):
+        widgets.project_snapshots([])
