@@ -63,3 +63,38 @@ def test_gmm_check():
 
     with pytest.raises(ExerciseCheckError, match="logsumexp"):
         checks.check_gmm_responsibilities(naive)
+
+
+def test_dec_checks_catch_classic_mistakes():
+    from dclearn.methods.dec import kl_clustering_loss, soft_assignment, target_distribution
+
+    checks.check_soft_assignment(soft_assignment)
+    checks.check_target_distribution(target_distribution)
+    checks.check_kl_clustering_loss(kl_clustering_loss)
+    with pytest.raises(ExerciseCheckError, match="alpha"):
+        checks.check_soft_assignment(lambda z, mu, alpha=1.0: soft_assignment(z, mu, 1.0))
+    with pytest.raises(ExerciseCheckError, match="soft cluster frequency"):
+        checks.check_target_distribution(lambda q: q**2 / (q**2).sum(1, keepdim=True))
+    with pytest.raises(ExerciseCheckError, match=r"KL\(Q \|\| P\)"):
+        checks.check_kl_clustering_loss(lambda p, q: kl_clustering_loss(q, p))
+    with pytest.raises(ExerciseCheckError, match="average"):
+        checks.check_kl_clustering_loss(lambda p, q: kl_clustering_loss(p, q) * p.shape[0])
+    with pytest.raises(ExerciseCheckError, match="differentiable"):
+        checks.check_kl_clustering_loss(
+            lambda p, q: torch.tensor(float(kl_clustering_loss(p, q.detach()))))
+
+
+def test_dcn_check():
+    from dclearn.methods.dcn import dcn_centroid_update
+
+    checks.check_dcn_centroid_update(dcn_centroid_update)
+
+    def moves_empty(M, c, z, s):  # plain mean of the batch, empties pulled to zero
+        n = torch.bincount(s, minlength=M.shape[0]).to(M.dtype)
+        S = torch.zeros_like(M).index_add_(0, s, z)
+        return S / n.clamp_min(1)[:, None], c + n
+
+    with pytest.raises(ExerciseCheckError, match="running mean"):
+        checks.check_dcn_centroid_update(moves_empty)
+    with pytest.raises(ExerciseCheckError, match="grow by the number"):
+        checks.check_dcn_centroid_update(lambda M, c, z, s: (M, c))

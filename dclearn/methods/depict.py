@@ -1,0 +1,392 @@
+"""DEPICT: Deep Embedded Regularized Clustering (Ghasedi Dizaji et al., ICCV 2017).
+
+"Deep Clustering via Joint Convolutional Autoencoder Embedding and Relative Entropy
+Minimization", taught in notebook 02. A convolutional denoising autoencoder whose
+encoder ends in a softmax (multinomial logistic regression) clustering head:
+
+* clustering head (paper eq. 1): ``p_ik = softmax_k(theta_k^T z_i)`` on the embedding z_i;
+* objective (eq. 2): ``KL(Q || P) + KL(f || u)``, with ``f_k = mean_i q_ik`` the cluster
+  frequencies of the targets and ``u`` the uniform prior. Solving for Q with P fixed
+  (eqs. 5-7) gives the balanced targets
+
+      q_ik = (p_ik / sqrt(sum_i' p_i'k)) / sum_k' (p_ik' / sqrt(sum_i' p_i'k'))
+
+  (``balanced_target_distribution``), and with Q fixed the network step minimises
+  the cross-entropy ``-1/N sum_i sum_k q_ik log p_ik`` (eq. 8).
+* joint learning (section 3.3): two pathways share the weights. The *clean* pathway
+  (no noise) gives the layer outputs ``z^l`` and the predictions from which Q is
+  computed; the *noisy* pathway corrupts the input and every encoder layer with
+  dropout, gives the predictions ``p~`` that the cross-entropy trains, and its
+  decoder reconstructs every encoder layer, ``z^^l``. The loss is
+
+      L = -1/N sum_ik q_ik log p~_ik + 1/N sum_i sum_l (lambda_l / |z^l|) ||z_i^l - z^^l_i||^2
+
+  (the ladder-style layer-wise reconstruction of the paper's joint objective).
+  Targets Q come from the clean pathway over the whole dataset once per epoch and
+  are held fixed during the epoch; training stops when Q changes by less than
+  ``tol`` (mean squared change), as in the authors' code.
+
+Initialisation, as in the paper and the authors' released code: pretrain the
+denoising autoencoder on the reconstruction terms alone, cluster the clean
+embedding with k-means, set the head's weights to the L2-normalised centroids
+(bias 0), then train a few epochs on the cross-entropy against those k-means labels
+plus reconstruction before the self-training above starts.
+
+``labels_`` is the argmax of the clean pathway's softmax; ``predict`` does the same on
+new data; ``transform`` returns the clean embedding z (N x ``embedding_dim``, the
+tanh layer under the softmax head); ``predict_proba`` the clean soft assignments.
+
+Sized for a CPU: two stride-2 layers of 50 feature maps (the paper's widths), 4x4
+kernels (8 -> 4 -> 2 for digits, 28 -> 14 -> 7 for MNIST), LeakyReLU(0.01), a
+tanh embedding of ``n_clusters`` units. Vector data (N x D) uses the same structure
+with fully connected layers.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..train import EpochLog, autocast, batch_indices, make_generator, train_epochs
+from .base import BaseClusterer
+from .kmeans import kmeans, update_centroids
+
+__all__ = ["DEPICT", "DEPICTNet", "balanced_target_distribution", "depict_clustering_loss"]
+
+
+def balanced_target_distribution(q: torch.Tensor, sharpen: bool = False,
+                                 eps: float = 1e-12) -> torch.Tensor:
+    """DEPICT's balanced targets (paper eq. 7) from soft assignments ``q`` (N, K).
+
+    ``p_ik = (q_ik / sqrt(sum_i q_ik)) / sum_k' (q_ik' / sqrt(sum_i q_ik'))``: every
+    column is divided by the square root of its soft cluster size, so a large cluster
+    is discouraged (the uniform prior on cluster frequencies of eq. 2); rows sum to 1.
+    (The paper names the network's predictions P and these targets Q.)
+
+    ``sharpen=True`` gives the variant of the authors' released code,
+    ``p_ik proportional to q_ik^2 / sum_i q_ik`` (DEC's eq. 3), which also sharpens.
+    """
+    if sharpen:
+        w = q * q / (q.sum(0, keepdim=True) + eps)  # (N, K)
+    else:
+        w = q / (q.sum(0, keepdim=True) + eps).sqrt()  # (N, K)
+    return w / w.sum(1, keepdim=True).clamp_min(eps)
+
+
+def depict_clustering_loss(target: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy ``-1/N sum_ik target_ik log softmax(logits)_ik`` (paper eq. 8).
+
+    With the targets fixed, this equals KL(target || p) up to a constant.
+    """
+    return -(target * F.log_softmax(logits, dim=1)).sum(1).mean()
+
+
+def _out_pad(target: int, size_in: int) -> int:
+    return target - 2 * size_in  # k=4, s=2, p=1 transposed conv gives 2 * size_in
+
+
+class DEPICTNet(nn.Module):
+    """Encoder stages, tanh embedding, softmax head and a mirrored decoder.
+
+    ``forward(x, noisy)`` returns ``(layers, logits, recons)``: the encoder's layer
+    outputs ``[x, z^1, ..., z^L]`` (the input counts as layer 0), the head's logits, and,
+    when ``decode``, the decoder's reconstructions of the same layers in the same order.
+    """
+
+    def __init__(self, in_shape, n_clusters: int, embedding_dim: int,
+                 channels=(50, 50), dropout: float = 0.1) -> None:
+        super().__init__()
+        self.in_shape = tuple(in_shape)
+        self.dropout = float(dropout)
+        act = nn.LeakyReLU(0.01)
+        self.act = act
+        enc, dec = [], []
+        if len(self.in_shape) == 3:  # images: stride-2 convolutions
+            c, h, _ = self.in_shape
+            sizes = [h]
+            for _ in channels:
+                sizes.append((sizes[-1] + 2 - 4) // 2 + 1)
+            if min(sizes) < 1:
+                raise ValueError(f"images of size {h} are too small for {len(channels)} "
+                                 "stride-2 layers.")
+            prev = c
+            for ch in channels:
+                enc.append(nn.Conv2d(prev, ch, 4, stride=2, padding=1))
+                prev = ch
+            outs = [c, *channels[:-1]]
+            for i in range(len(channels)):
+                dec.append(nn.ConvTranspose2d(channels[i], outs[i], 4, stride=2, padding=1,
+                                              output_padding=_out_pad(sizes[i], sizes[i + 1])))
+            self.top_shape = (channels[-1], sizes[-1], sizes[-1])
+        else:  # vectors: fully connected layers
+            d = self.in_shape[0]
+            prev = d
+            for ch in channels:
+                enc.append(nn.Linear(prev, ch))
+                prev = ch
+            outs = [d, *channels[:-1]]
+            for i in range(len(channels)):
+                dec.append(nn.Linear(channels[i], outs[i]))
+            self.top_shape = (channels[-1],)
+        flat = 1
+        for s in self.top_shape:
+            flat *= s
+        self.encoder = nn.ModuleList(enc)
+        self.embed = nn.Linear(flat, embedding_dim)
+        self.head = nn.Linear(embedding_dim, n_clusters)
+        self.unembed = nn.Linear(embedding_dim, flat)
+        self.decoder = nn.ModuleList(dec)  # decoder[l] maps layer l+1 back to layer l
+
+    def _drop(self, h: torch.Tensor, noisy: bool) -> torch.Tensor:
+        return F.dropout(h, self.dropout, training=True) if noisy and self.dropout else h
+
+    def encode(self, x: torch.Tensor, noisy: bool = False):
+        """Layer outputs ``[x, z^1, ..., z^L]`` and the embedding; dropout when ``noisy``."""
+        h = self._drop(x, noisy)
+        layers = [h]
+        for layer in self.encoder:
+            h = self._drop(self.act(layer(h)), noisy)
+            layers.append(h)
+        z = torch.tanh(self.embed(h.flatten(1)))  # (N, embedding_dim)
+        return layers, z
+
+    def decode(self, z: torch.Tensor) -> list[torch.Tensor]:
+        """Reconstructions ``[x^, z^^1, ..., z^^L]`` of every encoder layer."""
+        h = self.act(self.unembed(z)).view(-1, *self.top_shape)
+        recons = [h]
+        for i in range(len(self.decoder) - 1, -1, -1):
+            h = self.decoder[i](h)
+            if i > 0:
+                h = self.act(h)
+            recons.append(h)
+        return recons[::-1]
+
+    def forward(self, x: torch.Tensor, noisy: bool = False, decode: bool = True):
+        layers, z = self.encode(x, noisy)
+        logits = self.head(z)  # (N, K)
+        return layers, logits, (self.decode(z) if decode else None)
+
+
+def reconstruction_terms(clean_layers, recons, hidden_weight: float) -> torch.Tensor:
+    """``sum_l lambda_l * mean ||z^l - z^^l||^2``: lambda_0 = 1 (input), else ``hidden_weight``.
+
+    The per-element mean is the paper's ``1/|z^l|`` normalisation; targets are the clean
+    pathway's outputs and are not differentiated through.
+    """
+    loss = F.mse_loss(recons[0], clean_layers[0].detach())
+    for t, r in zip(clean_layers[1:], recons[1:]):
+        loss = loss + hidden_weight * F.mse_loss(r, t.detach())
+    return loss
+
+
+class DEPICT(BaseClusterer):
+    """DEPICT (Ghasedi Dizaji et al. 2017): denoising conv autoencoder + softmax clustering.
+
+    Parameters
+    ----------
+    n_clusters : number of clusters K.
+    embedding_dim : size of the tanh embedding under the head (None: ``n_clusters``,
+        as in the paper).
+    channels : feature maps (images) or units (vectors) of the encoder layers.
+    dropout : corruption rate of the noisy pathway (input and every encoder layer).
+    hidden_weight : lambda_l of the hidden layers' reconstruction terms (input: 1).
+    pretrain_epochs : denoising-autoencoder pretraining epochs (reconstruction only).
+    init_epochs : epochs of cross-entropy against the k-means labels (+ reconstruction).
+    epochs : maximum self-training epochs with the balanced targets.
+    tol : stop when the mean squared change of the targets between epochs is below this.
+    target : ``'paper'`` for the balanced targets of eq. 7, ``'sharpened'`` for the
+        ``q^2 / f`` variant of the authors' released code (see
+        ``balanced_target_distribution``).
+    init : ``'kmeans'`` or ``'agglomerative'`` clustering of the pretrained embedding.
+    rec_weight, clus_weight : weights of the reconstruction and clustering terms.
+    batch_size, lr : minibatch size and Adam learning rate.
+    n_init : k-means restarts used to initialise the head.
+    """
+
+    def __init__(self, n_clusters: int = 10, embedding_dim: int | None = None,
+                 channels: tuple = (50, 50), dropout: float = 0.1, hidden_weight: float = 0.1,
+                 pretrain_epochs: int = 40, init_epochs: int = 5, epochs: int = 30,
+                 tol: float = 1e-7, target: str = "paper", rec_weight: float = 1.0,
+                 clus_weight: float = 1.0,
+                 batch_size: int = 100, lr: float = 1e-3, init: str = "kmeans", n_init: int = 20,
+                 random_state: int | None = None, device: str = "auto",
+                 verbose: bool = True) -> None:
+        self.n_clusters = n_clusters
+        self.embedding_dim = embedding_dim
+        self.channels = channels
+        self.dropout = dropout
+        self.hidden_weight = hidden_weight
+        self.pretrain_epochs = pretrain_epochs
+        self.init_epochs = init_epochs
+        self.epochs = epochs
+        self.tol = tol
+        self.target = target
+        self.rec_weight = rec_weight
+        self.clus_weight = clus_weight
+        self.batch_size = batch_size
+        self.lr = lr
+        self.init = init
+        self.n_init = n_init
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    # --- validation -------------------------------------------------------------------
+    def _validate_params(self, X):
+        if X.ndim == 4 and X.shape[2] != X.shape[3]:
+            raise ValueError(f"DEPICT expects square images, got {X.shape[2]}x{X.shape[3]}.")
+        self._check_positive(batch_size=self.batch_size, lr=self.lr, n_init=self.n_init)
+        self._check_nonnegative(hidden_weight=self.hidden_weight, tol=self.tol,
+                                rec_weight=self.rec_weight, pretrain_epochs=self.pretrain_epochs,
+                                init_epochs=self.init_epochs, epochs=self.epochs)
+        self._check_positive(clus_weight=self.clus_weight)
+        if self.init not in ("agglomerative", "kmeans"):
+            raise ValueError(f"init must be 'kmeans' or 'agglomerative', got {self.init!r}.")
+        if self.target not in ("paper", "sharpened"):
+            raise ValueError(f"target must be 'paper' or 'sharpened', got {self.target!r}.")
+        if not 0.0 <= float(self.dropout) < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}.")
+        if self.embedding_dim is not None:
+            self._check_positive(embedding_dim=self.embedding_dim)
+        if len(tuple(self.channels)) < 1 or any(int(c) < 1 for c in self.channels):
+            raise ValueError(f"channels must be a non-empty tuple of positive ints, got "
+                             f"{self.channels!r}.")
+        for name in ("batch_size", "n_init", "pretrain_epochs", "init_epochs", "epochs"):
+            v = getattr(self, name)
+            if int(v) != v:
+                raise ValueError(f"{name} must be an integer, got {v!r}.")
+
+    # --- training -----------------------------------------------------------------------
+    def _fit(self, X, y):
+        dev = self.device_
+        g = make_generator(self.seed_, "cpu")
+        emb = int(self.embedding_dim or self.n_clusters)
+        net = DEPICTNet(X.shape[1:], self.n_clusters, emb, tuple(int(c) for c in self.channels),
+                        self.dropout).to(dev)
+        self.net_ = net
+        n, bs = X.shape[0], int(self.batch_size)
+        opt = torch.optim.Adam(net.parameters(), lr=self.lr)
+
+        def step(loss: torch.Tensor) -> None:
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+
+        # 1. denoising autoencoder pretraining: reconstruction terms only.
+        def pretrain_epoch(epoch: int) -> dict:
+            log = EpochLog()
+            for idx in batch_indices(n, bs, g, dev):
+                xb = X[idx]
+                with autocast(dev):
+                    with torch.no_grad():  # clean pathway: targets only
+                        clean, _ = net.encode(xb)
+                    _, z = net.encode(xb, noisy=True)
+                    rec = reconstruction_terms(clean, net.decode(z), self.hidden_weight)
+                step(rec)
+                log.add(rec=rec)
+            return log.means()
+
+        net.train()
+        train_epochs(pretrain_epoch, int(self.pretrain_epochs), desc="DEPICT pretrain",
+                     verbose=self.verbose, history=self.history_)
+
+        # 2. cluster the clean embedding; head = normalised centroids.
+        Z = self._embed(X)
+        km_labels, C = self._initial_clusters(Z, g)
+        with torch.no_grad():
+            net.head.weight.copy_(C / C.norm(dim=1, keepdim=True).clamp_min(1e-12))
+            net.head.bias.zero_()
+        self.history_.append({"phase": "DEPICT init clusters", **self._metrics(km_labels)})
+        km_labels = km_labels.to(dev)
+
+        # 3. + 4. cross-entropy of the noisy pathway against fixed targets + reconstruction.
+        def train_on(targets: torch.Tensor):
+            def epoch_fn(epoch: int) -> dict:
+                log = EpochLog()
+                for idx in batch_indices(n, bs, g, dev):
+                    xb = X[idx]
+                    with autocast(dev):
+                        with torch.no_grad():  # clean pathway: targets only
+                            clean, _ = net.encode(xb)
+                        _, logits, recons = net(xb, noisy=True)
+                        if targets.ndim == 1:  # hard k-means labels
+                            clus = F.cross_entropy(logits.float(), targets[idx])
+                        else:
+                            clus = depict_clustering_loss(targets[idx], logits.float())
+                        rec = reconstruction_terms(clean, recons, self.hidden_weight)
+                        loss = self.clus_weight * clus + self.rec_weight * rec
+                    step(loss)
+                    log.add(loss=loss, clus=clus, rec=rec)
+                return log.means()
+            return epoch_fn
+
+        train_epochs(train_on(km_labels), int(self.init_epochs), desc="DEPICT init",
+                     verbose=self.verbose, history=self.history_)
+
+        sharpen = self.target == "sharpened"
+        state = {"P": balanced_target_distribution(self._proba(X).clone(), sharpen)}
+
+        def self_train_epoch(epoch: int) -> dict:
+            losses = train_on(state["P"])(epoch)
+            P_new = balanced_target_distribution(self._proba(X).clone(), sharpen)
+            change = float(((P_new - state["P"]) ** 2).mean())
+            state["P"] = P_new
+            return {**losses, "target_change": change}
+
+        def callback(epoch: int, entry: dict) -> bool:
+            entry.update(self._metrics(state["P"].argmax(1)))
+            return entry["target_change"] < self.tol
+
+        train_epochs(self_train_epoch, int(self.epochs), desc="DEPICT", verbose=self.verbose,
+                     history=self.history_, callback=callback)
+        net.eval()
+        Q = self._proba(X)
+        self.n_epochs_ = sum(1 for h in self.history_ if h.get("phase") == "DEPICT")
+        labels = Q.argmax(1)
+        self.history_.append({"phase": "DEPICT final", **self._metrics(labels)})
+        return labels
+
+    def _initial_clusters(self, Z: torch.Tensor, g: torch.Generator):
+        """Initial labels and centroids of the pretrained embedding (paper, initialisation).
+
+        ``init='kmeans'`` (default): k-means++ with ``n_init`` restarts, which the authors
+        use on MNIST-full; ``'agglomerative'``: Ward linkage restricted to a 10-NN graph
+        of the embedding (scikit-learn), standing in for the graph-based AC-PIC they use
+        on smaller datasets (on digits it measured worse than k-means, so it is opt-in).
+        """
+        n = Z.shape[0]
+        if self.init == "kmeans":
+            C, labels, _ = kmeans(Z, self.n_clusters, int(self.n_init), generator=g)
+            return labels, C
+        from sklearn.cluster import AgglomerativeClustering
+        from sklearn.neighbors import kneighbors_graph
+
+        Zn = Z.cpu().double().numpy()
+        graph = kneighbors_graph(Zn, n_neighbors=min(10, n - 1), include_self=False)
+        agg = AgglomerativeClustering(n_clusters=self.n_clusters, linkage="ward",
+                                      connectivity=graph)
+        labels = torch.as_tensor(agg.fit_predict(Zn), dtype=torch.int64, device=Z.device)
+        return labels, update_centroids(Z.float(), labels, self.n_clusters)
+
+    # --- inference ----------------------------------------------------------------------
+    @torch.inference_mode()
+    def _embed(self, X: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.net_.encode(X[i:i + 4096])[1].float()
+                          for i in range(0, X.shape[0], 4096)])
+
+    @torch.inference_mode()
+    def _proba(self, X: torch.Tensor) -> torch.Tensor:
+        """Clean-pathway soft assignments (N, K), computed in large batches."""
+        return torch.softmax(self.net_.head(self._embed(X)), dim=1)
+
+    def _predict(self, X):
+        return self._proba(X).argmax(1)
+
+    def _transform(self, X):
+        return self._embed(X)
+
+    def predict_proba(self, X):
+        """Clean-pathway soft assignments (N, K) as a float32 numpy array."""
+        Xt = self._check_fitted_input(X)
+        return self._proba(Xt).cpu().numpy()
