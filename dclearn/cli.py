@@ -25,11 +25,22 @@ from .metrics import evaluate
 METHODS: dict[str, tuple[str, str, dict]] = {
     "kmeans": ("dclearn.methods.kmeans", "KMeans", {}),
     "gmm": ("dclearn.methods.gmm", "GMM", {}),
+    # chapter 01: feedforward
+    "rim": ("dclearn.methods.rim", "RIM", {}),
+    "imsat": ("dclearn.methods.imsat", "IMSAT", {}),
+    "dac": ("dclearn.methods.dac", "DAC", {}),
+    # chapter 02: autoencoders
+    "aekmeans": ("dclearn.methods.autoencoder", "AEKMeans", {}),
+    "dec": ("dclearn.methods.dec", "DEC", {}),
+    "idec": ("dclearn.methods.dec", "IDEC", {}),
+    "dcn": ("dclearn.methods.dcn", "DCN", {}),
+    "depict": ("dclearn.methods.depict", "DEPICT", {}),
+    "den": ("dclearn.methods.den", "DEN", {}),
 }
 
 # Preference order for the demo, strongest first; chosen from the README's measured
 # table, never at run time from labels.
-DEMO_ORDER = ["kmeans"]
+DEMO_ORDER = ["imsat", "rim", "dec", "idec", "dcn", "kmeans"]
 
 
 def available_methods() -> list[str]:

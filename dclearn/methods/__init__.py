@@ -1,7 +1,16 @@
 """Clustering methods, one file each, all scikit-learn style estimators."""
 
+from .autoencoder import AEKMeans, pretrain_autoencoder
 from .base import BaseClusterer
+from .dac import DAC
+from .dcn import DCN
+from .dec import DEC, IDEC
+from .den import DEN
+from .depict import DEPICT
 from .gmm import GMM
+from .imsat import IMSAT
 from .kmeans import KMeans
+from .rim import RIM
 
-__all__ = ["BaseClusterer", "KMeans", "GMM"]
+__all__ = ["BaseClusterer", "KMeans", "GMM", "AEKMeans", "pretrain_autoencoder", "DEC", "IDEC",
+           "DCN", "DEPICT", "DEN", "RIM", "IMSAT", "DAC"]
