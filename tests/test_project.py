@@ -74,3 +74,14 @@ def test_demo_prints_table():
                          capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert run.returncode == 0, run.stderr
     assert "| kmeans |" in run.stdout and "ACC" in run.stdout
+
+
+def test_bench_uses_paper_scale_autoencoder_on_mnist_only():
+    from dclearn.cli import bench_overrides, make_estimator
+
+    assert bench_overrides("dec", "digits") == {}
+    over = bench_overrides("dec", "mnist")
+    assert over["hidden"] == (500, 500, 2000) and over["batch_size"] == 256
+    est = make_estimator("idec", 10, 0, "cpu", **bench_overrides("idec", "mnist"))
+    assert est.hidden == (500, 500, 2000) and est.update_interval == 140
+    assert bench_overrides("imsat", "mnist") == {}
