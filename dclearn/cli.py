@@ -36,6 +36,8 @@ METHODS: dict[str, tuple[str, str, dict]] = {
     "dcn": ("dclearn.methods.dcn", "DCN", {}),
     "depict": ("dclearn.methods.depict", "DEPICT", {}),
     "den": ("dclearn.methods.den", "DEN", {}),
+    # chapter 03: variational autoencoders
+    "vae": ("dclearn.methods.vae", "VAE", {}),
 }
 
 # Paper-scale settings for the 28x28 datasets (the papers' d-500-500-2000-10 autoencoder,

@@ -11,6 +11,8 @@ from .gmm import GMM
 from .imsat import IMSAT
 from .kmeans import KMeans
 from .rim import RIM
+from .vae import VAE
 
 __all__ = ["BaseClusterer", "KMeans", "GMM", "AEKMeans", "pretrain_autoencoder", "DEC", "IDEC",
-           "DCN", "DEPICT", "DEN", "RIM", "IMSAT", "DAC"]
+           "DCN", "DEPICT", "DEN", "RIM", "IMSAT", "DAC",
+           "VAE"]
