@@ -126,6 +126,10 @@ def test_sample_reconstruct_score(vae, digits):
     assert e.shape == (5,) and np.all(e < 0)
     with pytest.raises(ValueError, match="positive integer"):
         vae.sample(0)
+    d = vae.decode(np.zeros((3, 4)))
+    assert d.shape == (3, 1, 8, 8) and 0.0 <= d.min() and d.max() <= 1.0
+    with pytest.raises(ValueError, match="latent"):
+        vae.decode(np.zeros((3, 5)))
 
 
 def test_determinism(digits):
@@ -169,7 +173,13 @@ def test_gaussian_likelihood_accepts_any_range(digits):
 
 
 def test_quality_on_digits(digits):
-    """Default VAE + k-means on digits (seed 0), measured ACC THRESHOLD_NOTE."""
+    """Default VAE + k-means on digits, seed 0.
+
+    Measured ACC 0.576 / 0.589 / 0.610 and NMI 0.61 / 0.62 / 0.62 for seeds 0-2: below
+    k-means on raw pixels (0.79). The N(0, I) prior has no cluster structure and the KL
+    term switches most latent dimensions off (KL about 2.6 nats per image), which is
+    the weakness VaDE's mixture prior addresses (notebook 03).
+    """
     est = VAE(10, random_state=0, device="cpu", verbose=False).fit(digits.X)
     scores = evaluate(digits.y, est.labels_)
-    assert scores["acc"] > 0.50 and scores["nmi"] > 0.50
+    assert scores["acc"] > 0.52 and scores["nmi"] > 0.56

@@ -193,6 +193,15 @@ class _VAEMixin:
                                                          self.likelihood), z)
         return out.cpu().numpy()
 
+    def decode(self, Z) -> np.ndarray:
+        """Decoder mean ``E[x | z]`` for latent codes ``Z`` (n, latent): images as numpy."""
+        self._check_fitted()
+        Zt = torch.as_tensor(np.asarray(Z, dtype=np.float32))
+        if Zt.ndim != 2 or Zt.shape[1] != self.net_.latent or not torch.isfinite(Zt).all():
+            raise ValueError(f"Z must be a finite (n, {self.net_.latent}) array of latent "
+                             f"codes, got shape {tuple(Zt.shape)}.")
+        return self._decode_mean(Zt.to(self.device_))
+
     def reconstruct(self, X) -> np.ndarray:
         """Decoder mean at the posterior mean, ``E[x | z = mu(x)]``, shaped like ``X`` (numpy)."""
         Xt = self._check_fitted_input(X)
