@@ -38,6 +38,9 @@ METHODS: dict[str, tuple[str, str, dict]] = {
     "den": ("dclearn.methods.den", "DEN", {}),
     # chapter 03: variational autoencoders
     "vae": ("dclearn.methods.vae", "VAE", {}),
+    "vade": ("dclearn.methods.vade", "VaDE", {}),
+    "dgg": ("dclearn.methods.dgg", "DGG", {}),
+    "ltvae": ("dclearn.methods.ltvae", "LTVAE", {}),
 }
 
 # Paper-scale settings for the 28x28 datasets (the papers' d-500-500-2000-10 autoencoder,

@@ -10,9 +10,10 @@ from .depict import DEPICT
 from .gmm import GMM
 from .imsat import IMSAT
 from .kmeans import KMeans
+from .ltvae import LTVAE
 from .rim import RIM
 from .vae import VAE
 
 __all__ = ["BaseClusterer", "KMeans", "GMM", "AEKMeans", "pretrain_autoencoder", "DEC", "IDEC",
            "DCN", "DEPICT", "DEN", "RIM", "IMSAT", "DAC",
-           "VAE"]
+           "VAE", "LTVAE"]
