@@ -7,13 +7,15 @@ from .dcn import DCN
 from .dec import DEC, IDEC
 from .den import DEN
 from .depict import DEPICT
+from .dgg import DGG
 from .gmm import GMM
 from .imsat import IMSAT
 from .kmeans import KMeans
 from .ltvae import LTVAE
 from .rim import RIM
+from .vade import ClusterCollapseWarning, VaDE
 from .vae import VAE
 
 __all__ = ["BaseClusterer", "KMeans", "GMM", "AEKMeans", "pretrain_autoencoder", "DEC", "IDEC",
            "DCN", "DEPICT", "DEN", "RIM", "IMSAT", "DAC",
-           "VAE", "LTVAE"]
+           "VAE", "VaDE", "DGG", "LTVAE", "ClusterCollapseWarning"]

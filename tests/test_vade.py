@@ -1,0 +1,233 @@
+"""VaDE (notebook 03): eqs. 10 and 16 by hand, the estimator contract, collapse guard, quality."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from sklearn.exceptions import NotFittedError
+
+from dclearn import evaluate
+from dclearn.methods.autoencoder import pretrain_autoencoder
+from dclearn.methods.vade import (
+    ClusterCollapseError,
+    ClusterCollapseWarning,
+    VaDE,
+    _copy_encoder,
+    check_collapse,
+    responsibilities,
+    vade_elbo_terms,
+)
+from dclearn.methods.vae import VAENet, gaussian_kl
+
+SMALL = dict(hidden=(32, 32, 64), pretrain_epochs=2, pretrain_batch_size=128, epochs=2,
+             batch_size=128, n_init=2)
+
+
+@pytest.fixture(scope="module")
+def vade(digits):
+    return VaDE(10, random_state=0, device="cpu", verbose=False, **SMALL).fit(digits.X, digits.y)
+
+
+# --- equations (hand-computed values) ---------------------------------------------------
+def test_elbo_terms_hand_values():
+    # K = 2 clusters, d = 2 latent dims, D = 2 pixels
+    x = torch.tensor([[1.0, 0.0]])
+    out = torch.zeros(1, 2)                     # logits 0: p = 1/2 per pixel
+    mu = torch.tensor([[0.0, 1.0]])             # mu~
+    logvar = torch.zeros(1, 2)                  # sigma~^2 = 1
+    gamma = torch.tensor([[0.25, 0.75]])
+    pi = torch.tensor([0.5, 0.5])
+    mu_c = torch.tensor([[0.0, 0.0], [1.0, 1.0]])
+    logvar_c = torch.tensor([[0.0, 0.0], [math.log(2), math.log(2)]])  # variances 1 and 2
+    t = vade_elbo_terms(x, out, mu, logvar, gamma, pi, mu_c, logvar_c)
+    # rec: two pixels at p = 1/2
+    assert t["rec"].item() == pytest.approx(-2 * math.log(2), rel=1e-6)
+    # cluster 0: sum_j (0 + 1/1 + mu_j^2/1) = 1 + 2 = 3
+    # cluster 1: sum_j (log 2 + 1/2 + (mu_j - 1)^2/2) = 2 log 2 + 1.5
+    z_prior = -0.5 * (0.25 * 3 + 0.75 * (2 * math.log(2) + 1.5))
+    assert t["z_prior"].item() == pytest.approx(z_prior, rel=1e-6)
+    c_prior = 0.25 * math.log(0.5 / 0.25) + 0.75 * math.log(0.5 / 0.75)
+    assert t["c_prior"].item() == pytest.approx(c_prior, rel=1e-5)
+    assert t["z_entropy"].item() == pytest.approx(1.0, rel=1e-6)  # 1/2 * (1 + 0) * 2
+    total = -2 * math.log(2) + z_prior + c_prior + 1.0
+    assert t["elbo"].item() == pytest.approx(total, rel=1e-5)
+    assert all(v.shape == (1,) for v in t.values())
+
+
+def test_elbo_with_one_standard_component_is_the_vae_elbo():
+    # K = 1, pi = 1, mu_c = 0, sigma_c = 1: the prior is N(0, I) and eq. 10 reduces to
+    # log p(x|z) - KL(q(z|x) || N(0, I)) of the plain VAE.
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(5, 6, generator=g)
+    out = torch.randn(5, 6, generator=g)
+    mu, logvar = torch.randn(5, 3, generator=g), 0.5 * torch.randn(5, 3, generator=g)
+    t = vade_elbo_terms(x, out, mu, logvar, torch.ones(5, 1), torch.ones(1),
+                        torch.zeros(1, 3), torch.zeros(1, 3))
+    assert torch.allclose(t["c_prior"], torch.zeros(5), atol=1e-6)
+    assert torch.allclose(t["z_prior"] + t["z_entropy"], -gaussian_kl(mu, logvar), atol=1e-5)
+
+
+def test_responsibilities_against_numpy():
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(7, 3))
+    pi = np.array([0.2, 0.3, 0.5])
+    mu_c, logvar_c = rng.normal(size=(3, 3)), 0.3 * rng.normal(size=(3, 3))
+    var = np.exp(logvar_c)
+    dens = np.prod(np.exp(-0.5 * (z[:, None] - mu_c) ** 2 / var) / np.sqrt(2 * np.pi * var),
+                   axis=2) * pi                                     # (7, 3) pi_c N(z | c)
+    expected = dens / dens.sum(1, keepdims=True)
+    t = lambda a: torch.tensor(a, dtype=torch.float32)  # noqa: E731
+    gamma = responsibilities(t(z), t(pi), t(mu_c), t(logvar_c))
+    assert gamma.shape == (7, 3)
+    assert np.allclose(gamma.numpy(), expected, atol=1e-5)
+    # far from every component the densities underflow, the logsumexp form does not
+    far = responsibilities(t(z) + 1e3, t(pi), t(mu_c), t(logvar_c))
+    assert torch.isfinite(far).all() and torch.allclose(far.sum(1), torch.ones(7))
+
+
+def test_check_collapse():
+    assert check_collapse(np.zeros(10, dtype=int), 3) is not None
+    assert "95%" in check_collapse(np.r_[np.zeros(95, int), np.ones(3, int), 2 * np.ones(2, int)],
+                                   3)
+    assert check_collapse(np.arange(30) % 3, 3) is None
+    assert check_collapse(np.r_[np.zeros(95, int), np.ones(5, int)], 2) is None  # K = 2: fine
+
+
+def test_encoder_copy_gives_the_pretrained_embedding(digits):
+    enc, dec, _ = pretrain_autoencoder(digits.X[:200], latent=4, hidden=(16, 32), epochs=1,
+                                       batch_size=100, loss="bce", device="cpu",
+                                       verbose=False, use_cache=False)
+    net = VAENet((1, 8, 8), latent=4, hidden=(16, 32))
+    _copy_encoder(enc, net.encoder, 4)
+    net.decoder.load_state_dict(dec.state_dict())  # the sigmoid has no weights
+    with torch.no_grad():
+        x = digits.X[:10]
+        assert torch.allclose(net.encode(x)[0], enc(x), atol=1e-6)
+        z = torch.randn(10, 4)
+        assert torch.allclose(torch.sigmoid(net.decode(z)), dec(z), atol=1e-6)
+
+
+# --- estimator contract -----------------------------------------------------------------
+def test_fit_contract(vade, digits):
+    assert vade.labels_.dtype == np.int64 and vade.labels_.shape == (1797,)
+    Z = vade.transform(digits.X[:7])
+    assert Z.dtype == np.float32 and Z.shape == (7, 10)
+    gamma = vade.predict_proba(digits.X)
+    assert gamma.dtype == np.float32 and gamma.shape == (1797, 10)
+    assert np.allclose(gamma.sum(1), 1, atol=1e-5) and (gamma >= 0).all()
+    assert np.array_equal(gamma.argmax(1), vade.labels_)
+    assert np.array_equal(vade.predict(digits.X), vade.labels_)
+    new = digits.X[:40].numpy() * 0.9
+    pred = vade.predict(new)
+    assert pred.dtype == np.int64 and pred.shape == (40,)
+    assert vade.weights_.shape == (10,) and float(vade.weights_.sum()) == pytest.approx(1.0)
+    assert vade.means_.shape == (10, 10) and (vade.variances_ > 0).all()
+    assert vade.init_labels_.shape == (1797,) and vade.collapsed_ in (True, False)
+    phases = {h["phase"] for h in vade.history_}
+    assert {"AE pretrain", "VaDE GMM init", "VaDE", "VaDE final"} <= phases
+    last_epoch = [h for h in vade.history_ if h["phase"] == "VaDE"][-1]
+    assert {"loss", "rec", "z_prior", "c_prior", "z_entropy", "acc"} <= set(last_epoch)
+    rec = vade.reconstruct(digits.X[:3])
+    assert rec.shape == (3, 1, 8, 8) and rec.min() >= 0 and rec.max() <= 1
+    assert vade.score_samples(digits.X[:5]).shape == (5,)
+
+
+def test_flat_input_and_gaussian_likelihood(digits):
+    X = digits.flat()[:300] * 4 - 2  # outside [0, 1]: fine for the Gaussian likelihood
+    est = VaDE(5, likelihood="gaussian", random_state=0, device="cpu", verbose=False,
+               **SMALL).fit(X)
+    assert est.labels_.shape == (300,) and est.sample(4).shape == (4, 64)
+
+
+def test_determinism(vade, digits):
+    again = VaDE(10, random_state=0, device="cpu", verbose=False, **SMALL).fit(digits.X)
+    assert np.array_equal(again.labels_, vade.labels_)
+
+
+def test_sample(vade):
+    imgs = vade.sample(12, random_state=3)
+    assert imgs.shape == (12, 1, 8, 8) and imgs.dtype == np.float32
+    assert imgs.min() >= 0 and imgs.max() <= 1
+    assert np.array_equal(imgs, vade.sample(12, random_state=3))
+    one = vade.sample(5, cluster=4, random_state=0)
+    assert one.shape == (5, 1, 8, 8)
+    # samples of cluster 4 come from N(mu_4, sigma_4^2): their decoder means differ from
+    # those of another cluster drawn with the same noise
+    assert not np.allclose(one, vade.sample(5, cluster=3, random_state=0))
+    for bad in (-1, 10, 2.5):
+        with pytest.raises(ValueError, match="cluster"):
+            vade.sample(3, cluster=bad)
+    with pytest.raises(ValueError, match="n must be"):
+        vade.sample(0)
+
+
+def test_errors(vade, digits):
+    est = VaDE(10, random_state=0, device="cpu", verbose=False, **SMALL)
+    with pytest.raises(NotFittedError):
+        est.predict(digits.X)
+    with pytest.raises(NotFittedError):
+        est.predict_proba(digits.X)
+    with pytest.raises(NotFittedError):
+        est.sample(3)
+    bad = digits.X.clone()
+    bad[0, 0, 1, 1] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        est.fit(bad)
+    with pytest.raises(ValueError, match="n_clusters"):
+        VaDE(1, verbose=False).fit(digits.X)
+    with pytest.raises(ValueError, match="n_clusters"):
+        VaDE(11, verbose=False).fit(digits.X[:10])
+    with pytest.raises(ValueError, match=r"fitted on samples of shape \(1, 8, 8\)"):
+        vade.predict(digits.flat())
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        VaDE(10, verbose=False).fit(digits.X[:100] * 2)
+    for params in (dict(lr=0.0), dict(lr_decay=1.5), dict(on_collapse="ignore"),
+                   dict(collapse_fraction=0.0), dict(pretrain_epochs=-1), dict(latent=0),
+                   dict(likelihood="poisson"), dict(arch="rnn"), dict(n_init=0),
+                   dict(pretrain_batch_size=0), dict(logvar_init=float("nan"))):
+        with pytest.raises(ValueError):
+            VaDE(10, verbose=False, **params).fit(digits.X[:100])
+    assert VaDE().get_params()["n_clusters"] == 10
+
+
+# --- collapse guard ---------------------------------------------------------------------
+def _degenerate_data():
+    # 195 identical rows and 5 distinct ones: the encoder maps the copies to one point,
+    # so whatever the GMM does, they share one label (97.5% of the points)
+    rng = np.random.default_rng(0)
+    X = np.full((200, 4), 0.5, dtype=np.float32)
+    X[:5] = rng.uniform(size=(5, 4))
+    return X
+
+
+def test_collapse_guard_warns():
+    with pytest.warns(ClusterCollapseWarning, match="collapse.*more pretraining"):
+        est = VaDE(3, hidden=(8,), pretrain_epochs=1, epochs=1, batch_size=50, n_init=1,
+                   random_state=0, device="cpu", verbose=False).fit(_degenerate_data())
+    assert est.collapsed_ is True
+    assert np.bincount(est.labels_).max() >= 195
+
+
+def test_collapse_guard_raises():
+    with warnings.catch_warnings(), pytest.raises(ClusterCollapseError, match="one cluster"):
+        warnings.simplefilter("ignore")
+        VaDE(3, hidden=(8,), pretrain_epochs=1, epochs=1, batch_size=50, n_init=1,
+             on_collapse="raise", random_state=0, device="cpu",
+             verbose=False).fit(_degenerate_data())
+
+
+def test_no_collapse_flag_on_healthy_fit(vade):
+    assert vade.collapsed_ is False
+
+
+# --- quality ----------------------------------------------------------------------------
+# Measured with the defaults (1 thread), seeds 0-4: ACC 0.800 0.796 0.772 0.802 0.779 (mean
+# 0.790, NMI 0.804), from GMM initialisations at 0.788 0.782 0.771 0.815 0.779. The threshold
+# sits below the guide's k-means 0.79 on purpose: on digits with the small network VaDE stays
+# within about a point of its GMM initialisation on the pretrained embedding, so it is not
+# stronger than AE + k-means here. Seed 0 measured 0.800; the margin covers other machines.
+def test_quality_on_digits(digits):
+    est = VaDE(10, random_state=0, device="cpu", verbose=False).fit(digits.X)
+    assert evaluate(digits.y, est.labels_)["acc"] > 0.76
