@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import tomllib
 import yaml
 
@@ -84,4 +85,32 @@ def test_bench_uses_paper_scale_autoencoder_on_mnist_only():
     assert over["hidden"] == (500, 500, 2000) and over["batch_size"] == 256
     est = make_estimator("idec", 10, 0, "cpu", **bench_overrides("idec", "mnist"))
     assert est.hidden == (500, 500, 2000) and est.update_interval == 140
-    assert bench_overrides("imsat", "mnist") == {}
+    assert bench_overrides("imsat", "mnist")["n_epochs"] == 50  # the authors' MNIST run
+    assert bench_overrides("imsat", "digits") == {}
+    vade = make_estimator("vade", 10, 0, "cpu", **bench_overrides("vade", "mnist"))
+    assert vade.hidden == (500, 500, 2000) and vade.batch_size == 100
+    assert bench_overrides("rim", "mnist") == {}
+
+
+def test_bench_set_changes_parameters_and_is_recorded(tmp_path):
+    from dclearn.cli import parse_settings
+
+    assert parse_settings(["imsat.n_epochs=20", "dec.hidden=(500, 500, 2000)",
+                           "imsat.augment=affine"]) == {
+        "imsat": {"n_epochs": 20, "augment": "affine"}, "dec": {"hidden": (500, 500, 2000)}}
+    with pytest.raises(ValueError, match="METHOD.PARAM=VALUE"):
+        parse_settings(["n_epochs=3"])
+    run = subprocess.run([sys.executable, "-m", "dclearn", "bench", "--dataset", "digits",
+                          "--methods", "kmeans", "--seeds", "0", "--out", str(tmp_path),
+                          "--device", "cpu", "--set", "kmeans.n_init=1"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    result = json.loads((tmp_path / "bench_digits.json").read_text())
+    assert result["settings"] == {"kmeans": {"n_init": "1"}}
+    assert "kmeans: n_init=1" in (tmp_path / "bench_digits.md").read_text()
+    for bad, words in ((["kmeans.bogus=1"], "no parameter bogus"),
+                       (["dec.lr=0.1"], "not benchmarked"), (["oops"], "METHOD.PARAM=VALUE")):
+        run = subprocess.run([sys.executable, "-m", "dclearn", "bench", "--methods", "kmeans",
+                              "--seeds", "0", "--out", str(tmp_path), "--set", *bad],
+                             capture_output=True, text=True, cwd=ROOT)
+        assert run.returncode == 2 and words in run.stderr and "Traceback" not in run.stderr
