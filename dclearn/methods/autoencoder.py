@@ -143,7 +143,7 @@ def pretrain_autoencoder(X: torch.Tensor, *, arch: str = "mlp", latent: int = 10
                                          out_act="sigmoid" if loss == "bce" else "identity")
     enc, dec = enc.to(dev), dec.to(dev)
     params = [*enc.parameters(), *dec.parameters()]
-    opt = torch.optim.Adam(params, lr=lr)
+    opt = torch.optim.Adam(params, lr=lr, foreach=True)
     g = make_generator(seed, "cpu")
     g_noise = make_generator(int(seed) + 1, dev)
     n, bs = X.shape[0], int(batch_size)

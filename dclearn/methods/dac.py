@@ -210,7 +210,7 @@ class DAC(BaseClusterer):
         n = X.shape[0]
         self.model_ = self._build(X).to(X.device)
         g = make_generator(self.seed_, X.device)
-        opt = torch.optim.RMSprop(self.model_.parameters(), lr=self.lr)
+        opt = torch.optim.RMSprop(self.model_.parameters(), lr=self.lr, foreach=True)
         bs = min(int(self.batch_size), n)
         steps = (n // bs if self.steps_per_stage is None else int(self.steps_per_stage))
         self.lambdas_ = lambda_schedule(self.lambda_step, self.upper, self.lower,

@@ -132,7 +132,7 @@ class DCN(_AEMixin, BaseClusterer):
         self.history_.append({"phase": "DCN init", **self._metrics(s)})
         counts = torch.full((self.n_clusters,), float(self.init_count), device=dev)
         state = {"M": M.to(dev), "counts": counts, "s": s.to(dev)}
-        opt = torch.optim.Adam([*enc.parameters(), *dec.parameters()], lr=self.lr)
+        opt = torch.optim.Adam([*enc.parameters(), *dec.parameters()], lr=self.lr, foreach=True)
         n, bs, lam = X.shape[0], int(self.batch_size), float(self.lamda)
         d_in = float(self.n_features_in_)
 

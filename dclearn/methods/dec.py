@@ -191,9 +191,9 @@ class DEC(_AEMixin, BaseClusterer):
         if rec_w > 0:
             params += list(self.decoder_.parameters())
         if self.optimizer == "sgd":
-            opt = torch.optim.SGD(params, lr=self.lr, momentum=0.9)
+            opt = torch.optim.SGD(params, lr=self.lr, momentum=0.9, foreach=True)
         else:
-            opt = torch.optim.Adam(params, lr=self.lr)
+            opt = torch.optim.Adam(params, lr=self.lr, foreach=True)
 
         n, bs, interval = X.shape[0], int(self.batch_size), int(self.update_interval)
         self.embeddings_history_: list[np.ndarray] = []

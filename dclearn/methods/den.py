@@ -162,7 +162,7 @@ class DEN(BaseClusterer):
                                          tuple(int(h) for h in self.hidden))
         self.encoder_, self.decoder_ = enc.to(dev), dec.to(dev)
         params = list(enc.parameters()) + list(dec.parameters())
-        opt = torch.optim.Adam(params, lr=self.lr)
+        opt = torch.optim.Adam(params, lr=self.lr, foreach=True)
         nbr, w, self.t_ = knn_heat_kernel_graph(X, int(self.n_neighbors), self.t)
         k = nbr.shape[1]
 

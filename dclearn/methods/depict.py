@@ -266,7 +266,7 @@ class DEPICT(BaseClusterer):
                         self.dropout).to(dev)
         self.net_ = net
         n, bs = X.shape[0], int(self.batch_size)
-        opt = torch.optim.Adam(net.parameters(), lr=self.lr)
+        opt = torch.optim.Adam(net.parameters(), lr=self.lr, foreach=True)
 
         def step(loss: torch.Tensor) -> None:
             opt.zero_grad(set_to_none=True)

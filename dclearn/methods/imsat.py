@@ -254,7 +254,7 @@ class IMSAT(BaseClusterer):
             self.eps_ = torch.full((n,), float(self.eps), device=X.device)
         else:
             self.eps_ = self.eps_scale * knn_radius(X, self.n_neighbors)  # (N,) radii
-        opt = torch.optim.Adam(self.model_.parameters(), lr=self.lr)
+        opt = torch.optim.Adam(self.model_.parameters(), lr=self.lr, foreach=True)
         bs = min(int(self.batch_size), n)
 
         def epoch(_):

@@ -517,7 +517,7 @@ class LTVAE(_VAEMixin, BaseClusterer):
         n, bs = X.shape[0], int(self.batch_size)
 
         # 1. pretraining: the mean head and the decoder as an autoencoder
-        opt = torch.optim.Adam(net.parameters(), lr=float(self.lr))
+        opt = torch.optim.Adam(net.parameters(), lr=float(self.lr), foreach=True)
 
         def pretrain_epoch(epoch: int) -> dict:
             log = EpochLog()
@@ -552,7 +552,8 @@ class LTVAE(_VAEMixin, BaseClusterer):
                               "ks": list(self.facet_clusters_)})
 
         # 3b. the ELBO, networks and tree parameters jointly
-        opt = torch.optim.Adam([*net.parameters(), *prior.parameters()], lr=float(self.lr))
+        opt = torch.optim.Adam([*net.parameters(), *prior.parameters()], lr=float(self.lr),
+                               foreach=True)
         sample_kl = self.kl_estimate == "sample"
 
         def epoch_fn(epoch: int) -> dict:

@@ -381,7 +381,7 @@ class VaDE(_VAEMixin, BaseClusterer):
         self.net_ = net
         self.model_ = model = self._init_prior(X, net, g)
         self._store_prior()
-        opt = torch.optim.Adam(model.parameters(), lr=float(self.lr))
+        opt = torch.optim.Adam(model.parameters(), lr=float(self.lr), foreach=True)
         sched = torch.optim.lr_scheduler.StepLR(opt, int(self.decay_every), float(self.lr_decay))
         loss_fn = self._make_batch_loss(X, model)
         n, bs = X.shape[0], int(self.batch_size)

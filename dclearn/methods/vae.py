@@ -261,7 +261,7 @@ class VAE(_VAEMixin, BaseClusterer):
         dev = self.device_
         self.net_ = net = VAENet(X.shape[1:], int(self.latent), tuple(self.hidden),
                                  self.arch).to(dev)
-        opt = torch.optim.Adam(net.parameters(), lr=float(self.lr))
+        opt = torch.optim.Adam(net.parameters(), lr=float(self.lr), foreach=True)
         g = make_generator(self.seed_, "cpu")
         g_eps = make_generator(self.seed_ + 1, dev)
         n, bs = X.shape[0], int(self.batch_size)
