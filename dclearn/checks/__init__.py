@@ -1,0 +1,32 @@
+"""Checks for the exercise notebooks, one module per chapter.
+
+Each ``check_xxx(fn)`` runs a learner's function on random inputs, compares the
+result with dclearn's own implementation and, on a mismatch, raises an
+``ExerciseCheckError`` (an ``AssertionError``) that says in words what is wrong
+(wrong shape, rows that do not sum to one, a classic mistake recognised by name, ...).
+On success it prints one line. Notebooks call them as ``checks.check_xxx(fn)``.
+"""
+
+from ._base import ExerciseCheckError
+from .autoencoders import (
+    check_dcn_centroid_update,
+    check_kl_clustering_loss,
+    check_soft_assignment,
+    check_target_distribution,
+)
+from .basics import check_cluster_acc, check_gmm_responsibilities, check_kmeans_step
+from .feedforward import check_mutual_information, check_select_pairs, check_vat_perturbation
+from .vae import check_gaussian_kl, check_reparameterize, check_vade_responsibilities
+
+__all__ = [
+    "ExerciseCheckError",
+    # chapter 00
+    "check_cluster_acc", "check_kmeans_step", "check_gmm_responsibilities",
+    # chapter 01
+    "check_mutual_information", "check_vat_perturbation", "check_select_pairs",
+    # chapter 02
+    "check_soft_assignment", "check_target_distribution", "check_kl_clustering_loss",
+    "check_dcn_centroid_update",
+    # chapter 03
+    "check_reparameterize", "check_gaussian_kl", "check_vade_responsibilities",
+]

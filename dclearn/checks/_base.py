@@ -1,0 +1,34 @@
+"""What every exercise check shares: the error type and the comparisons."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+class ExerciseCheckError(AssertionError):
+    """A learner's function disagrees with the reference; the message explains how."""
+
+
+def _fail(what: str, detail: str) -> None:
+    raise ExerciseCheckError(f"{what}: {detail}")
+
+
+def _np(a, name: str, what: str) -> np.ndarray:
+    if a is None:
+        _fail(what, f"{name} is None: did you forget a return statement?")
+    if isinstance(a, torch.Tensor):
+        a = a.detach().cpu().numpy()
+    try:
+        return np.asarray(a, dtype=np.float64)
+    except (TypeError, ValueError):
+        _fail(what, f"{name} could not be read as numbers (got {type(a).__name__}).")
+
+
+def _same_shape(got: np.ndarray, want: np.ndarray, name: str, what: str) -> None:
+    if got.shape != want.shape:
+        _fail(what, f"{name} has shape {got.shape}, expected {want.shape}.")
+
+
+def _passed(what: str, n: int) -> None:
+    print(f"OK: {what} agrees with dclearn on {n} random cases.")
