@@ -97,3 +97,27 @@ def test_gmm_bad_params(digits):
         GMM(reg_covar=0, verbose=False).fit(digits.X)
     with pytest.raises(ValueError, match="n_init and max_iter"):
         KMeans(n_init=0, verbose=False).fit(digits.X)
+
+
+def test_fit_diag_gmm_restart_rules():
+    from dclearn.methods.gmm import fit_diag_gmm
+
+    g = torch.Generator().manual_seed(0)
+    Z = torch.randn(400, 3, generator=g)
+    Z[:200] += torch.tensor([6.0, 0.0, 0.0])
+    Z[200:] *= torch.tensor([1.0, 3.0, 0.5])  # second cluster: very different variances
+    w, mu, var, ll = fit_diag_gmm(Z, 2, torch.Generator().manual_seed(1), n_init=4)
+    assert w.dtype == torch.float64 and w.shape == (2,) and mu.shape == var.shape == (2, 3)
+    assert torch.allclose(w.sum(), torch.tensor(1.0, dtype=torch.float64))
+    order = mu[:, 0].argsort()
+    assert torch.allclose(w[order], torch.tensor([0.5, 0.5], dtype=torch.float64), atol=0.02)
+    assert torch.allclose(var[order][0, 1:], torch.tensor([9.0, 0.25], dtype=torch.float64),
+                          rtol=0.25)
+    # "likelihood" keeps the best of its runs: never below any single run from the same stream
+    single = fit_diag_gmm(Z, 3, torch.Generator().manual_seed(2), n_init=1,
+                          select="likelihood")[3]
+    best = fit_diag_gmm(Z, 3, torch.Generator().manual_seed(2), n_init=5,
+                        select="likelihood")[3]
+    assert best >= single
+    with pytest.raises(ValueError, match="select must be 'inertia' or 'likelihood'"):
+        fit_diag_gmm(Z, 2, g, select="bic")

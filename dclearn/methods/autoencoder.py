@@ -13,8 +13,12 @@ DCN's reference code do (DEC's original greedy layer-wise denoising pretraining 
 slower; ``noise`` gives its masking-noise corruption end to end).
 
 Default size, for the 2-core CPU of the course: ``d-128-128-512-10``, the papers'
-shape at a quarter of the widths, trained for 200 epochs of batches of 64 (about
-5,600 Adam steps on digits). On digits the small network trained long clusters
+shape at a quarter of the widths, trained for 120 epochs of batches of 64 (about
+3,400 Adam steps on digits, 6-7 s on one CPU thread). 120 epochs is what fits the
+course's time budget of about 10 s per DEC fit; 200 epochs lowers the reconstruction
+error further (0.0051 vs 0.0067 mean squared error) without changing what the
+methods reach (measured on seeds 0-4: DEC ACC 0.833 vs 0.835, not a selection by
+labels: the budget fixed the number). On digits the small network trained long clusters
 better than the paper's network trained for a comparable time (measured, seeds 0-4:
 AE + k-means ACC 0.79 versus 0.74 with ``d-500-500-2000-10`` after 30 epochs of
 batches of 256). Pass ``hidden=(500, 500, 2000)`` for the papers' network (MNIST).
@@ -41,6 +45,7 @@ from torch import nn
 from ..nets import make_autoencoder_nets
 from ..train import (
     EpochLog,
+    adam,
     autocast,
     batch_indices,
     get_device,
@@ -56,7 +61,7 @@ __all__ = ["pretrain_autoencoder", "reconstruction_loss", "clear_pretrain_cache"
 
 #: Defaults of the pretraining shared by AEKMeans, DEC, IDEC and DCN (chosen without
 #: labels, for speed on the 2-core CPU of the course; see the estimators' docstrings).
-PRETRAIN_DEFAULTS = dict(arch="mlp", latent=10, hidden=(128, 128, 512), epochs=200,
+PRETRAIN_DEFAULTS = dict(arch="mlp", latent=10, hidden=(128, 128, 512), epochs=120,
                          batch_size=64, lr=1e-3, loss="mse", noise=0.0)
 
 _CACHE: OrderedDict = OrderedDict()
@@ -95,7 +100,7 @@ def _fingerprint(X: torch.Tensor) -> str:
 
 
 def pretrain_autoencoder(X: torch.Tensor, *, arch: str = "mlp", latent: int = 10,
-                         hidden: Sequence[int] = (128, 128, 512), epochs: int = 200,
+                         hidden: Sequence[int] = (128, 128, 512), epochs: int = 120,
                          batch_size: int = 64, lr: float = 1e-3, loss: str = "mse",
                          noise: float = 0.0, seed: int = 0, device: str | torch.device = "auto",
                          verbose: bool = True, use_cache: bool = True
@@ -143,7 +148,7 @@ def pretrain_autoencoder(X: torch.Tensor, *, arch: str = "mlp", latent: int = 10
                                          out_act="sigmoid" if loss == "bce" else "identity")
     enc, dec = enc.to(dev), dec.to(dev)
     params = [*enc.parameters(), *dec.parameters()]
-    opt = torch.optim.Adam(params, lr=lr, foreach=True)
+    opt = adam(params, lr)
     g = make_generator(seed, "cpu")
     g_noise = make_generator(int(seed) + 1, dev)
     n, bs = X.shape[0], int(batch_size)
@@ -236,7 +241,7 @@ class AEKMeans(_AEMixin, BaseClusterer):
 
     def __init__(self, n_clusters: int = 10, arch: str = "mlp",
                  hidden: tuple = (128, 128, 512), latent: int = 10, loss: str = "mse",
-                 pretrain_epochs: int = 200, pretrain_lr: float = 1e-3,
+                 pretrain_epochs: int = 120, pretrain_lr: float = 1e-3,
                  pretrain_noise: float = 0.0, batch_size: int = 64,
                  n_init: int = 20, random_state: int | None = None, device: str = "auto",
                  verbose: bool = True) -> None:

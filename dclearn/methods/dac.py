@@ -20,6 +20,10 @@ pairwise classification: "do x_i and x_j belong to the same cluster?".
   0.009 per stage): more and more pairs take part; training stops when
   ``u(lambda) <= l(lambda)`` (Algorithm 1).
 * Clusters: ``argmax_k l_ik``.
+* Augmentation (the authors' MNIST code, not part of the objective): the pair labels
+  r_ij come from the network's label features of the clean images; the loss is
+  computed on randomly rotated, scaled and shifted copies of the same images, so the
+  network must give transformed copies the labels it gives the originals.
 
 Pairs are formed within a batch: a (B, B) similarity matrix, fully vectorised.
 """
@@ -145,8 +149,15 @@ class DAC(BaseClusterer):
         the 1,797 digits, freezing its first (random-feature) partition before the
         thresholds relax (ACC 0.71-0.76 on seeds 0-1, vs 0.74 mean on seeds 0-4
         with 1e-4).
-    augment : None, or ``"affine"`` for small random affine transforms of each
-        batch (images only; not in the paper's objective, a common addition).
+    augment : ``"auto"`` (default: ``"affine"`` for images, None for flat input),
+        ``"affine"`` (images only) or None. With ``"affine"`` the selected pairs come
+        from the clean batch and the loss from small random affine transforms of it
+        (rotation up to 10 degrees, scale and shift up to 10%), as the authors' MNIST
+        code trains (rotation 10, shift 0.1, zoom 0.05). Measured on digits, seeds 0-4:
+        ACC 0.828 mean (0.91, 0.79, 0.89, 0.79, 0.77) in about 16 s a fit, against
+        0.744 (0.82, 0.85, 0.61, 0.65, 0.78) in 10.5 s without augmentation; the
+        variant that took the pair labels from the transformed images themselves was
+        worse (0.648): the pairs must be chosen on clean images.
     random_state, device, verbose : as every dclearn estimator.
 
     Attributes
@@ -161,7 +172,7 @@ class DAC(BaseClusterer):
                  fc: int = 128, upper: float = 0.95, lower: float = 0.455,
                  lower_rate: float = 0.1, lambda_step: float = 1.1 * 0.009,
                  steps_per_stage: int | None = None, batch_size: int = 128,
-                 lr: float = 1e-4, augment: str | None = None,
+                 lr: float = 1e-4, augment: str | None = "auto",
                  random_state: int | None = None, device: str = "auto",
                  verbose: bool = True) -> None:
         self.n_clusters = n_clusters
@@ -180,8 +191,8 @@ class DAC(BaseClusterer):
         self.verbose = verbose
 
     def _validate_params(self, X):
-        if self.augment not in (None, "affine"):
-            raise ValueError(f"augment must be None or 'affine', got {self.augment!r}.")
+        if self.augment not in (None, "affine", "auto"):
+            raise ValueError(f"augment must be 'auto', 'affine' or None, got {self.augment!r}.")
         if self.augment == "affine" and X.ndim != 4:
             raise ValueError("augment='affine' needs images (N, C, H, W); got flat X of shape "
                              f"{tuple(X.shape)}.")
@@ -221,6 +232,7 @@ class DAC(BaseClusterer):
                 yield from batch_indices(n, bs, g, X.device, drop_last=True)
 
         stream = batches()
+        augment = self.augment == "affine" or (self.augment == "auto" and X.ndim == 4)
 
         def stage(t):
             lam = self.lambdas_[t]
@@ -230,12 +242,21 @@ class DAC(BaseClusterer):
             log = EpochLog()
             for _ in range(steps):
                 xb = X[next(stream)]  # (B, ...)
-                if self.augment == "affine":
-                    xb = random_affine(xb, generator=g)
                 with autocast(X.device):
-                    feats = label_features(self.model_(xb).float())  # (B, K) unit norm
-                    sim = feats @ feats.T  # (B, B) l_i . l_j
-                    pos, neg = select_pairs(sim.detach(), u, lo)
+                    if augment:
+                        # pair labels from the clean images, loss on transformed copies
+                        # (the authors' MNIST code: targets from the current network,
+                        # fitted on augmented images)
+                        with torch.no_grad():
+                            clean = label_features(self.model_(xb).float())
+                            pos, neg = select_pairs(clean @ clean.T, u, lo)
+                        feats = label_features(
+                            self.model_(random_affine(xb, generator=g)).float())
+                        sim = feats @ feats.T  # (B, B) l_i . l_j on the augmented views
+                    else:
+                        feats = label_features(self.model_(xb).float())  # (B, K) unit norm
+                        sim = feats @ feats.T  # (B, B) l_i . l_j
+                        pos, neg = select_pairs(sim.detach(), u, lo)
                     loss = pairwise_bce(sim, pos, neg)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import torch
 
-from ..train import EpochLog, autocast, batch_indices, make_generator, train_epochs
+from ..train import EpochLog, adam, autocast, batch_indices, make_generator, train_epochs
 from .autoencoder import _AEMixin, reconstruction_loss
 from .base import BaseClusterer
 from .kmeans import assign_clusters, kmeans, squared_distances
@@ -91,7 +91,7 @@ class DCN(_AEMixin, BaseClusterer):
 
     def __init__(self, n_clusters: int = 10, lamda: float = 10.0, arch: str = "mlp",
                  hidden: tuple = (128, 128, 512), latent: int = 10, loss: str = "mse",
-                 pretrain_epochs: int = 200, pretrain_lr: float = 1e-3,
+                 pretrain_epochs: int = 120, pretrain_lr: float = 1e-3,
                  pretrain_noise: float = 0.0, batch_size: int = 64,
                  epochs: int = 20, lr: float = 1e-3, init_count: float = 100.0,
                  n_init: int = 20, random_state: int | None = None, device: str = "auto",
@@ -132,7 +132,7 @@ class DCN(_AEMixin, BaseClusterer):
         self.history_.append({"phase": "DCN init", **self._metrics(s)})
         counts = torch.full((self.n_clusters,), float(self.init_count), device=dev)
         state = {"M": M.to(dev), "counts": counts, "s": s.to(dev)}
-        opt = torch.optim.Adam([*enc.parameters(), *dec.parameters()], lr=self.lr, foreach=True)
+        opt = adam([*enc.parameters(), *dec.parameters()], lr=self.lr)
         n, bs, lam = X.shape[0], int(self.batch_size), float(self.lamda)
         d_in = float(self.n_features_in_)
 

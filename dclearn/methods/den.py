@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from ..nets import make_autoencoder_nets
-from ..train import EpochLog, autocast, batch_indices, make_generator, train_epochs
+from ..train import EpochLog, adam, autocast, batch_indices, make_generator, train_epochs
 from .base import BaseClusterer
 from .kmeans import assign_clusters, kmeans
 
@@ -162,7 +162,7 @@ class DEN(BaseClusterer):
                                          tuple(int(h) for h in self.hidden))
         self.encoder_, self.decoder_ = enc.to(dev), dec.to(dev)
         params = list(enc.parameters()) + list(dec.parameters())
-        opt = torch.optim.Adam(params, lr=self.lr, foreach=True)
+        opt = adam(params, lr=self.lr)
         nbr, w, self.t_ = knn_heat_kernel_graph(X, int(self.n_neighbors), self.t)
         k = nbr.shape[1]
 

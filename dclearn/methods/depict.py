@@ -48,7 +48,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..train import EpochLog, autocast, batch_indices, make_generator, train_epochs
+from ..train import EpochLog, adam, autocast, batch_indices, make_generator, train_epochs
 from .base import BaseClusterer
 from .kmeans import kmeans, update_centroids
 
@@ -266,7 +266,7 @@ class DEPICT(BaseClusterer):
                         self.dropout).to(dev)
         self.net_ = net
         n, bs = X.shape[0], int(self.batch_size)
-        opt = torch.optim.Adam(net.parameters(), lr=self.lr, foreach=True)
+        opt = adam(net.parameters(), lr=self.lr)
 
         def step(loss: torch.Tensor) -> None:
             opt.zero_grad(set_to_none=True)

@@ -16,7 +16,7 @@ import torch
 from .base import BaseClusterer
 from .kmeans import kmeans
 
-__all__ = ["GMM", "gaussian_log_prob", "gmm_responsibilities", "gmm_m_step"]
+__all__ = ["GMM", "gaussian_log_prob", "gmm_responsibilities", "gmm_m_step", "fit_diag_gmm"]
 
 
 def gaussian_log_prob(X: torch.Tensor, means: torch.Tensor, variances: torch.Tensor
@@ -43,6 +43,50 @@ def gmm_m_step(X: torch.Tensor, gamma: torch.Tensor, reg_covar: float = 1e-6
     means = gamma.T @ X / nk[:, None]
     variances = gamma.T @ (X * X) / nk[:, None] - means * means + reg_covar
     return nk / X.shape[0], means, variances.clamp_min(reg_covar)
+
+
+def fit_diag_gmm(Z: torch.Tensor, k: int, generator: torch.Generator, n_init: int = 10,
+                 max_iter: int = 200, tol: float = 1e-6, reg_covar: float = 1e-4,
+                 select: str = "inertia"
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, float]:
+    """Diagonal GMM by EM on ``Z`` (N, d) started from k-means; float64 throughout.
+
+    Shared by VaDE (its prior's initialisation) and LTVAE (per-facet mixtures and the
+    BIC of its structure search). Two restart rules:
+
+    * ``select="inertia"``: one k-means with ``n_init`` restarts (lowest inertia), then
+      one EM run from its partition: VaDE's paper initialisation.
+    * ``select="likelihood"``: ``n_init`` runs of (k-means with one start, then EM);
+      the run with the highest log-likelihood is kept (the BIC needs the best fit).
+
+    EM stops after ``max_iter`` iterations or when the mean log-likelihood changes by
+    less than ``tol * max(1, |mean log-likelihood|)``. ``reg_covar`` is relative to the
+    mean per-dimension variance of Z (an embedding's scale is arbitrary) and is added
+    to every variance. Returns ``(weights (K,), means (K, d), variances (K, d),
+    total log-likelihood)``.
+    """
+    if select not in ("inertia", "likelihood"):
+        raise ValueError(f"select must be 'inertia' or 'likelihood', got {select!r}.")
+    Z = Z.reshape(Z.shape[0], -1).double()
+    reg = float(reg_covar) * float(Z.var(0).mean().clamp_min(1e-12))
+    starts = 1 if select == "inertia" else int(n_init)
+    km_restarts = int(n_init) if select == "inertia" else 1
+    best = None
+    for _ in range(starts):
+        _, labels, _ = kmeans(Z.float(), k, km_restarts, generator=generator)
+        w, mu, var = gmm_m_step(Z, torch.nn.functional.one_hot(labels, k).double(), reg)
+        prev = -math.inf
+        for _ in range(int(max_iter)):
+            gamma, ll = gmm_responsibilities(Z, w, mu, var)
+            w, mu, var = gmm_m_step(Z, gamma, reg)
+            mean_ll = float(ll.mean())
+            if abs(mean_ll - prev) < tol * max(1.0, abs(mean_ll)):
+                break
+            prev = mean_ll
+        total = float(gmm_responsibilities(Z, w, mu, var)[1].sum())
+        if best is None or total > best[3]:
+            best = (w, mu, var, total)
+    return best
 
 
 class GMM(BaseClusterer):

@@ -38,6 +38,7 @@ from torch import nn
 from ..nets import MLP
 from ..train import (
     EpochLog,
+    adam,
     autocast,
     batch_indices,
     make_generator,
@@ -254,7 +255,7 @@ class IMSAT(BaseClusterer):
             self.eps_ = torch.full((n,), float(self.eps), device=X.device)
         else:
             self.eps_ = self.eps_scale * knn_radius(X, self.n_neighbors)  # (N,) radii
-        opt = torch.optim.Adam(self.model_.parameters(), lr=self.lr, foreach=True)
+        opt = adam(self.model_.parameters(), lr=self.lr)
         bs = min(int(self.batch_size), n)
 
         def epoch(_):

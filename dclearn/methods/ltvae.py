@@ -103,6 +103,7 @@ from torch import nn
 
 from ..train import (
     EpochLog,
+    adam,
     autocast,
     batch_indices,
     make_generator,
@@ -362,7 +363,7 @@ class LTVAE(_VAEMixin, BaseClusterer):
         n, bs = X.shape[0], int(self.batch_size)
 
         # 1. pretraining: the mean head and the decoder as an autoencoder
-        opt = torch.optim.Adam(net.parameters(), lr=float(self.lr), foreach=True)
+        opt = adam(net.parameters(), lr=float(self.lr))
 
         def pretrain_epoch(epoch: int) -> dict:
             log = EpochLog()
@@ -397,8 +398,7 @@ class LTVAE(_VAEMixin, BaseClusterer):
                               "ks": list(self.facet_clusters_)})
 
         # 3b. the ELBO, networks and tree parameters jointly
-        opt = torch.optim.Adam([*net.parameters(), *prior.parameters()], lr=float(self.lr),
-                               foreach=True)
+        opt = adam([*net.parameters(), *prior.parameters()], lr=float(self.lr))
         sample_kl = self.kl_estimate == "sample"
 
         def epoch_fn(epoch: int) -> dict:
@@ -439,7 +439,8 @@ class LTVAE(_VAEMixin, BaseClusterer):
         prior = self.prior_
         labels = []
         for b, (grp, k) in enumerate(zip(prior.groups, prior.ks)):
-            w, mu, var, _ = fit_diag_gmm(Z[:, grp], k, g, n_init=5, reg=1e-3)
+            w, mu, var, _ = fit_diag_gmm(Z[:, grp], k, g, n_init=5, reg_covar=1e-3,
+                                           select="likelihood")
             prior.means[b].copy_(mu.float())
             prior.log_vars[b].copy_(var.float().log())
             if b == 0:

@@ -17,8 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .gmm import gmm_m_step, gmm_responsibilities
-from .kmeans import kmeans
+from .gmm import fit_diag_gmm
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -61,33 +60,6 @@ def group_dimensions(mi: np.ndarray, n_groups: int) -> list[list[int]]:
         groups[a] = sorted(groups[a] + groups[b])
         del groups[b]
     return sorted(groups, key=lambda g: g[0])
-
-
-def fit_diag_gmm(Z: torch.Tensor, k: int, generator: torch.Generator, n_init: int = 2,
-                 max_iter: int = 100, tol: float = 1e-6, reg: float = 1e-4):
-    """Diagonal GMM by EM from k-means (best of ``n_init``), float64.
-
-    Returns ``(weights (K,), means (K, d), variances (K, d), total log-likelihood)``;
-    ``reg`` (times the mean column variance) is added to every variance.
-    """
-    Z = Z.double()
-    reg = float(reg) * float(Z.var(0).mean().clamp_min(1e-12))
-    best = None
-    for _ in range(n_init):
-        _, labels, _ = kmeans(Z, k, n_init=1, generator=generator)
-        w, mu, var = gmm_m_step(Z, F.one_hot(labels, k).double(), reg)
-        prev = -math.inf
-        for _ in range(max_iter):
-            gamma, ll = gmm_responsibilities(Z, w, mu, var)
-            w, mu, var = gmm_m_step(Z, gamma, reg)
-            cur = float(ll.mean())
-            if abs(cur - prev) < tol:
-                break
-            prev = cur
-        total = float(gmm_responsibilities(Z, w, mu, var)[1].sum())
-        if best is None or total > best[3]:
-            best = (w, mu, var, total)
-    return best
 
 
 def gmm_bic(log_likelihood: float, k: int, d: int, n: int) -> float:
@@ -133,7 +105,8 @@ def learn_structure(Z: torch.Tensor, n_facets: int, n_clusters: int,
     def score(grp, k: int) -> float:
         key = (tuple(sorted(grp)), int(k))
         if key not in bic:
-            ll = fit_diag_gmm(Z[:, list(key[0])], k, g, n_init=1, max_iter=30)[3] if k > 1 \
+            ll = fit_diag_gmm(Z[:, list(key[0])], k, g, n_init=1, max_iter=30,
+                              select="likelihood")[3] if k > 1 \
                 else float(_single_gaussian_ll(Z[:, list(key[0])]))
             bic[key] = gmm_bic(ll, k, len(grp), n)
         return bic[key]

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from ..nets import MLP
-from ..train import EpochLog, make_generator, predict_in_batches, train_epochs
+from ..train import EpochLog, adam, make_generator, predict_in_batches, train_epochs
 from .base import BaseClusterer
 
 __all__ = ["RIM", "mutual_information", "entropy", "weight_penalty"]
@@ -125,7 +125,7 @@ class RIM(BaseClusterer):
         weights = [(torch.randn(r, a, b, generator=g) * (1.0 / a) ** 0.5).to(X.device)
                    .requires_grad_() for a, b in zip(dims[:-1], dims[1:])]  # (R, a, b)
         biases = [torch.zeros(r, 1, b, device=X.device, requires_grad=True) for b in dims[1:]]
-        opt = torch.optim.Adam([*weights, *biases], lr=self.lr, foreach=True)
+        opt = adam([*weights, *biases], lr=self.lr)
 
         def objective():
             h = Xf

@@ -60,6 +60,7 @@ from torch import nn
 
 from ..train import (
     EpochLog,
+    adam,
     autocast,
     batch_indices,
     make_generator,
@@ -68,12 +69,11 @@ from ..train import (
 )
 from .autoencoder import pretrain_autoencoder
 from .base import BaseClusterer
-from .gmm import gmm_m_step, gmm_responsibilities
-from .kmeans import kmeans
+from .gmm import fit_diag_gmm
 from .vae import VAENet, _VAEMixin, log_likelihood
 
 __all__ = ["VaDE", "ClusterCollapseWarning", "ClusterCollapseError", "responsibilities",
-           "log_prior_components", "vade_elbo_terms", "fit_diag_gmm", "check_collapse"]
+           "log_prior_components", "vade_elbo_terms", "init_mixture", "check_collapse"]
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -146,28 +146,15 @@ def vade_elbo_terms(x: torch.Tensor, out: torch.Tensor, mu: torch.Tensor, logvar
             "elbo": rec + z_prior + c_prior + z_entropy}
 
 
-def fit_diag_gmm(Z: torch.Tensor, k: int, generator: torch.Generator, n_init: int = 10,
-                 max_iter: int = 200, tol: float = 1e-6, reg_covar: float = 1e-4
+def init_mixture(Z: torch.Tensor, k: int, generator: torch.Generator, n_init: int = 10
                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Diagonal GMM by EM on ``Z`` (N, d), k-means (``n_init`` restarts) initialised.
+    """VaDE's prior initialisation: a diagonal GMM fitted by EM on the embedding ``Z``.
 
-    Returns float32 ``(weights (K,), means (K, d), variances (K, d))``. EM runs in
-    float64 with the E/M steps of ``dclearn.methods.gmm``; ``reg_covar`` is relative
-    to the mean per-dimension variance of Z (the embedding's scale is arbitrary).
+    ``fit_diag_gmm`` (``dclearn.methods.gmm``) from the lowest-inertia k-means of
+    ``n_init`` restarts; returns float32 ``(weights (K,), means (K, d), variances (K, d))``
+    with every weight at least 1e-6 (their logs become the prior's logits).
     """
-    Z64 = Z.reshape(Z.shape[0], -1).double()
-    reg = float(reg_covar) * float(Z64.var(0).mean().clamp_min(1e-12))
-    _, labels, _ = kmeans(Z64.float(), k, int(n_init), generator=generator)
-    gamma = torch.nn.functional.one_hot(labels, k).double()
-    w, mu, var = gmm_m_step(Z64, gamma, reg)
-    prev = -math.inf
-    for _ in range(int(max_iter)):
-        gamma, ll = gmm_responsibilities(Z64, w, mu, var)
-        w, mu, var = gmm_m_step(Z64, gamma, reg)
-        mean_ll = float(ll.mean())
-        if abs(mean_ll - prev) < tol * max(1.0, abs(mean_ll)):
-            break
-        prev = mean_ll
+    w, mu, var, _ = fit_diag_gmm(Z, k, generator, n_init=n_init, select="inertia")
     w = w.clamp_min(1e-6)
     return (w / w.sum()).float(), mu.float(), var.float()
 
@@ -330,7 +317,7 @@ class VaDE(_VAEMixin, BaseClusterer):
     def _init_prior(self, X: torch.Tensor, net: VAENet, g: torch.Generator) -> _VaDENet:
         net.eval()
         Z = predict_in_batches(lambda xb: net.encode(xb)[0], X)                 # (N, d)
-        w, mu, var = fit_diag_gmm(Z, int(self.n_clusters), g, int(self.n_init))
+        w, mu, var = init_mixture(Z, int(self.n_clusters), g, int(self.n_init))
         model = _VaDENet(net, w, mu, var).to(self.device_)
         with torch.inference_mode():
             labels = responsibilities(Z, *model.prior()).argmax(1)
@@ -381,7 +368,7 @@ class VaDE(_VAEMixin, BaseClusterer):
         self.net_ = net
         self.model_ = model = self._init_prior(X, net, g)
         self._store_prior()
-        opt = torch.optim.Adam(model.parameters(), lr=float(self.lr), foreach=True)
+        opt = adam(model.parameters(), lr=float(self.lr))
         sched = torch.optim.lr_scheduler.StepLR(opt, int(self.decay_every), float(self.lr_decay))
         loss_fn = self._make_batch_loss(X, model)
         n, bs = X.shape[0], int(self.batch_size)

@@ -36,6 +36,7 @@ from torch import nn
 from ..nets import ConvDecoder, ConvEncoder, mlp_decoder, mlp_encoder
 from ..train import (
     EpochLog,
+    adam,
     autocast,
     batch_indices,
     make_generator,
@@ -261,7 +262,7 @@ class VAE(_VAEMixin, BaseClusterer):
         dev = self.device_
         self.net_ = net = VAENet(X.shape[1:], int(self.latent), tuple(self.hidden),
                                  self.arch).to(dev)
-        opt = torch.optim.Adam(net.parameters(), lr=float(self.lr), foreach=True)
+        opt = adam(net.parameters(), lr=float(self.lr))
         g = make_generator(self.seed_, "cpu")
         g_eps = make_generator(self.seed_ + 1, dev)
         n, bs = X.shape[0], int(self.batch_size)
