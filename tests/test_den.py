@@ -105,9 +105,9 @@ def test_errors(fitted, small):
 
 
 def test_quality_on_digits(digits):
-    # Measured with the defaults, seeds 0-4, on two 2-core machines: ACC 0.793, 0.762,
-    # 0.781, 0.783, 0.765 (mean 0.777) on one and 0.707, 0.755, 0.753, 0.715, 0.726
-    # (mean 0.731, NMI 0.719) on the other: float kernels differ between CPUs and the
+    # Measured with the defaults, seeds 0-4: ACC 0.795 0.750 0.762 0.780 0.756 (mean 0.769,
+    # NMI 0.735, 1 thread, 120-epoch pretraining); with the earlier 200-epoch pretraining
+    # 0.777 on one 2-core machine and 0.731 on another: float kernels differ between CPUs and the
     # k-means on the final embedding amplifies it. Below k-means on the raw pixels (0.79):
     # the 30-unit autoencoder embedding of 8x8 digits loses some of what k-means needs,
     # and raising the locality weight alpha shrinks the embedding (measured: alpha 3 ->

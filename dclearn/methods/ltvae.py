@@ -79,9 +79,11 @@ Learning alternates, as in the paper's section 4, but CPU-sized:
 ``labels_`` is the clustering of facet ``facet`` (default 0, the one with
 ``n_clusters`` states); ``facet_labels_`` holds every facet's ``argmax_y p(y_b | z=m(x))``.
 
-Measured on digits with the defaults (1 CPU thread, about 17-19 s a fit, pretraining
-included), facet 0 (10 states, chosen without labels): seeds 0-4 ACC 0.829 / 0.705 /
-0.762 / 0.764 / 0.688 (mean 0.750), NMI 0.804 / 0.734 / 0.804 / 0.754 / 0.742 (mean
+Measured on digits with the defaults (1 CPU thread, about 7.6 s a fit, pretraining
+included), facet 0 (10 states, chosen without labels): seeds 0-4 ACC 0.784 / 0.727 /
+0.801 / 0.767 / 0.753 (mean 0.767), NMI mean 0.776. An earlier build (another Adam kernel
+and restart rule of the facet GMMs) gave ACC 0.829 / 0.705 / 0.762 / 0.764 / 0.688 (mean
+0.750), NMI 0.804 / 0.734 / 0.804 / 0.754 / 0.742 (mean
 0.768); facet 1 got 2 or 3 states on one latent dimension (NMI with the digit labels
 0.20-0.33: a style facet, not the digits). The search ends on every seed with 9 of the 10
 dimensions in the digit facet: on digits, identity dominates the embedding. This is
