@@ -80,11 +80,27 @@ def test_errors(dcn, digits):
                    dict(init_count=0), dict(batch_size=0), dict(arch="rnn")):
         with pytest.raises(ValueError):
             DCN(10, verbose=False, **params).fit(digits.X[:100])
-    assert DCN().get_params()["lamda"] == 10.0
+    with pytest.raises(ValueError, match="lamda must be 'auto' or a positive number"):
+        DCN(10, lamda="balanced", verbose=False).fit(digits.X[:100])
+    assert DCN().get_params()["lamda"] == "auto"
 
 
 def test_quality_on_digits(digits):
-    # Measured with the defaults (1 thread), seeds 0-4: 0.837 0.807 0.784 0.801 0.828, mean
-    # 0.811, against AE + k-means 0.792 from the same pretraining and k-means 0.79.
+    # Measured with the defaults (lamda="auto", 1 thread), seeds 0-4: 0.821 0.810 0.771 0.800
+    # 0.831, mean 0.807 (lamda=10 gave 0.811), against AE + k-means 0.792 from the same
+    # pretraining and k-means 0.79.
     est = DCN(10, random_state=0, device="cpu", verbose=False).fit(digits.X)
     assert evaluate(digits.y, est.labels_)["acc"] > 0.795
+    # "auto" makes both terms of eq. 5 equal at the start: about 0.2-0.3 on digits
+    assert 0.1 < est.lamda_ < 1.0, est.lamda_
+
+
+def test_auto_lamda_balances_the_terms(digits):
+    # the first epoch's logged terms: rec and (lamda / 2) * kmeans start equal under "auto"
+    small = dict(hidden=(32, 32), pretrain_epochs=3, epochs=1, batch_size=256, n_init=2,
+                 random_state=0, device="cpu", verbose=False)
+    est = DCN(10, lr=1e-9, **small).fit(digits.X[:512])  # lr ~0: the terms stay at their start
+    first = [h for h in est.history_ if h.get("phase") == "DCN"][0]
+    assert first["rec"] == pytest.approx(0.5 * est.lamda_ * first["kmeans"], rel=0.05)
+    fixed = DCN(10, lamda=2.5, **small).fit(digits.X[:512])
+    assert fixed.lamda_ == 2.5

@@ -17,10 +17,14 @@ minibatch at a time:
    embedding ever assigned to it (``dcn_centroid_update``, vectorised).
 
 The reconstruction term is the paper's squared error summed over the features of a
-sample (averaged over the batch), so ``lamda`` has the paper's meaning. The default
-10 is set for digits (measured, seeds 0-4: ACC 0.814 / 0.819 / 0.820 with lamda 1 /
-3.2 / 10, i.e. weakly sensitive); the paper used 0.05 on MNIST's 784 pixels with its
-own pretraining.
+sample (averaged over the batch), so ``lamda`` has the paper's meaning: the weight that
+"balances" the reconstruction and the clustering terms (section 3). The paper sets it
+per dataset (0.05 on MNIST's 784 pixels with its own pretraining); its scale depends on
+the data's dimension and on the embedding's scale, which pretraining leaves arbitrary.
+The default ``lamda="auto"`` takes that sentence literally and without labels: after
+the k-means initialisation, ``lamda = 2 R / C`` with ``R`` the mean reconstruction error
+and ``C`` the mean squared distance to the assigned centroid, so both terms of eq. 5
+start equal (about 0.25 on digits). The value used is ``lamda_``.
 
 Initialisation: autoencoder pretraining (shared cache, see ``autoencoder.py``), then
 k-means on the embedding for M and s. Counts start at ``init_count`` (100, as in the
@@ -31,7 +35,14 @@ from __future__ import annotations
 
 import torch
 
-from ..train import EpochLog, adam, autocast, batch_indices, make_generator, train_epochs
+from ..train import (
+    EpochLog,
+    adam,
+    autocast,
+    batch_indices,
+    make_generator,
+    train_epochs,
+)
 from .autoencoder import _AEMixin, reconstruction_loss
 from .base import BaseClusterer
 from .kmeans import assign_clusters, kmeans, squared_distances
@@ -74,7 +85,8 @@ class DCN(_AEMixin, BaseClusterer):
     ----------
     n_clusters : number of clusters K.
     lamda : weight lambda of the k-means term ``(lambda/2) ||f(x) - M s||^2`` (eq. 5);
-        spelled as in the authors' code (``lambda`` is a Python keyword).
+        spelled as in the authors' code (``lambda`` is a Python keyword). ``"auto"``
+        (default): both terms equal at the start, see above.
     arch, hidden, latent, loss : the autoencoder (default ``d-128-128-512-10``; the
         paper's ``hidden=(500, 500, 2000)`` for MNIST; see ``autoencoder.py``).
     pretrain_epochs, pretrain_lr, pretrain_noise : autoencoder pretraining (Adam;
@@ -85,11 +97,11 @@ class DCN(_AEMixin, BaseClusterer):
     n_init : k-means restarts for the initial M.
 
     Fitted attributes: ``labels_`` (nearest centroid of the final embedding),
-    ``cluster_centers_`` (K, d), ``counts_`` (K,), ``encoder_``, ``decoder_``,
-    ``history_``.
+    ``cluster_centers_`` (K, d), ``counts_`` (K,), ``lamda_`` (the weight used),
+    ``encoder_``, ``decoder_``, ``history_``.
     """
 
-    def __init__(self, n_clusters: int = 10, lamda: float = 10.0, arch: str = "mlp",
+    def __init__(self, n_clusters: int = 10, lamda: float | str = "auto", arch: str = "mlp",
                  hidden: tuple = (128, 128, 512), latent: int = 10, loss: str = "mse",
                  pretrain_epochs: int = 120, pretrain_lr: float = 1e-3,
                  pretrain_noise: float = 0.0, batch_size: int = 64,
@@ -116,7 +128,13 @@ class DCN(_AEMixin, BaseClusterer):
 
     def _validate_params(self, X):
         self._validate_ae_params(X)
-        self._check_positive(lamda=self.lamda, lr=self.lr, init_count=self.init_count)
+        if isinstance(self.lamda, str):
+            if self.lamda != "auto":
+                raise ValueError(f"lamda must be 'auto' or a positive number, got "
+                                 f"{self.lamda!r}.")
+        else:
+            self._check_positive(lamda=self.lamda)
+        self._check_positive(lr=self.lr, init_count=self.init_count)
         self._check_nonnegative(epochs=self.epochs)
         if int(self.epochs) != self.epochs:
             raise ValueError(f"epochs must be an integer, got {self.epochs!r}.")
@@ -133,8 +151,18 @@ class DCN(_AEMixin, BaseClusterer):
         counts = torch.full((self.n_clusters,), float(self.init_count), device=dev)
         state = {"M": M.to(dev), "counts": counts, "s": s.to(dev)}
         opt = adam([*enc.parameters(), *dec.parameters()], lr=self.lr)
-        n, bs, lam = X.shape[0], int(self.batch_size), float(self.lamda)
+        n, bs = X.shape[0], int(self.batch_size)
         d_in = float(self.n_features_in_)
+        if self.lamda == "auto":  # both terms of eq. 5 equal at the start
+            with torch.inference_mode():  # the training loss's terms, over the whole data
+                rec0 = sum(reconstruction_loss(dec(enc(X[i:i + 4096])), X[i:i + 4096],
+                                               self.loss) * min(4096, n - i)
+                           for i in range(0, n, 4096)) / n * d_in
+                km0 = (Z.to(dev) - state["M"][state["s"]]).pow(2).sum(1).mean()
+            self.lamda_ = float(2.0 * rec0 / km0.clamp_min(1e-12))
+        else:
+            self.lamda_ = float(self.lamda)
+        lam = self.lamda_
 
         def epoch_fn(epoch: int) -> dict:
             enc.train()
