@@ -114,3 +114,23 @@ def test_bench_set_changes_parameters_and_is_recorded(tmp_path):
                               "--seeds", "0", "--out", str(tmp_path), "--set", *bad],
                              capture_output=True, text=True, cwd=ROOT)
         assert run.returncode == 2 and words in run.stderr and "Traceback" not in run.stderr
+
+
+def test_stability_tool_scores_without_labels():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("stability", ROOT / "tools" / "stability.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    assert tool.parse_grid(["lam=0.05,0.1", "xi=1,10"]) == {"lam": [0.05, 0.1], "xi": [1, 10]}
+    with pytest.raises(SystemExit, match="PARAM=V1,V2"):
+        tool.parse_grid(["lam"])
+    from dclearn.data import load_dataset
+
+    blobs = load_dataset("blobs")
+    # well separated blobs: every seed finds the same partition with enough restarts;
+    # a single k-means start per seed can land in different local optima
+    assert tool.stability("kmeans", blobs.X, blobs.n_clusters, {"n_init": 10}, [0, 1, 2]) > 0.99
+    # eight clusters asked of two moons: no natural partition, so single starts disagree
+    moons = load_dataset("moons")
+    assert tool.stability("kmeans", moons.X, 8, {"n_init": 1}, [0, 1, 2]) < 0.95
