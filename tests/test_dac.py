@@ -121,6 +121,8 @@ def test_errors(digits):
 def test_quality_on_digits(fitted, digits):
     # measured ACC, defaults (lr 1e-3, affine augmentation, pairs chosen on clean images),
     # seeds 0-4: 0.850 0.948 0.744 0.849 0.891 (mean 0.857, NMI 0.896); with lr 1e-4 and no
-    # augmentation the mean was 0.744. The margin covers float kernels that differ between
-    # CPUs and move DAC's self-training to another partition.
-    assert evaluate(digits.y, fitted.labels_)["acc"] > 0.80
+    # augmentation the mean was 0.744. Seed 0 gave ACC 0.850 / NMI 0.905 with one thread and
+    # 0.760 / 0.857 with two: float sums differ with the thread count and DAC's self-training
+    # amplifies it, so the thresholds sit under the two-thread run (NMI moves less than ACC).
+    scores = evaluate(digits.y, fitted.labels_)
+    assert scores["acc"] > 0.72 and scores["nmi"] > 0.82, scores
