@@ -87,6 +87,12 @@ def _vat_model(k: int, d: int, seed: int) -> torch.nn.Module:
                                torch.nn.Linear(16, k))
 
 
+def _abs_cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise |cosine| between two (N, ...) arrays of directions (sign-free, as VAT's is)."""
+    a, b = a.reshape(len(a), -1), b.reshape(len(b), -1)
+    return np.abs((a * b).sum(1)) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1) + 1e-12)
+
+
 def _row_kl(model, x, r) -> torch.Tensor:
     """(B,) KL(p(y|x) || p(y|x + r)) per sample."""
     with torch.no_grad():
@@ -157,8 +163,7 @@ def check_vat_perturbation(fn, seed: int = 0) -> None:
     want = vat_perturbation(model, x, 1e-2, eps_t, 1,
                             generator=torch.Generator().manual_seed(seed)).numpy()
     _, got = call(model, x, 1e-2, eps_t, 1)
-    cos = np.abs((got * want).sum(1)) / (np.linalg.norm(got, axis=1) * np.linalg.norm(want, axis=1)
-                                         + 1e-12)
+    cos = _abs_cosines(got, want)
     if np.median(cos) < 0.99:
         kl_got = _row_kl(model, x, torch.as_tensor(got, dtype=x.dtype))
         kl_rand = _row_kl(model, x, random_perturbation(x, eps_t, g))
@@ -175,8 +180,7 @@ def check_vat_perturbation(fn, seed: int = 0) -> None:
     want = vat_perturbation(model, x, 1e-2, eps_t, 30,
                             generator=torch.Generator().manual_seed(seed)).numpy()
     _, got = call(model, x, 1e-2, eps_t, 30)
-    cos = np.abs((got * want).sum(1)) / (np.linalg.norm(got, axis=1) * np.linalg.norm(want, axis=1)
-                                         + 1e-12)
+    cos = _abs_cosines(got, want)
     if np.median(cos) < 0.99:
         _fail(what, f"with n_power=30 the direction should converge to dclearn's; median "
                     f"|cosine| {np.median(cos):.3f}. Repeat the gradient step n_power times, "
