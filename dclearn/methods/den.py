@@ -102,7 +102,16 @@ class DEN(BaseClusterer):
     hidden : hidden layer sizes of the MLP autoencoder (images are flattened).
     n_neighbors : k of the input-space kNN graph.
     t : heat-kernel bandwidth (None: mean squared kNN distance).
-    alpha, beta : weights of the locality-preserving and group-sparsity terms.
+    alpha, beta : weights of the locality-preserving and group-sparsity terms. The
+        paper gives no values for digits; the defaults were chosen by clustering
+        stability (mean ARI between the partitions of seeds 0-2, labels never read,
+        ``tools/stability.py``) over alpha in {0.1, 1, 10} x beta in {1e-4, 1e-3, 3e-3,
+        0.01, 0.1}: alpha 1, beta 1e-3 (0.862). The group penalty is a sum of norms,
+        about 70 times the reconstruction error when the constraints start (seed 0:
+        E_gs 4.9, E_r 0.07); a larger beta lets it shrink the whole embedding: beta
+        0.01 scored 0.724, and at beta 0.1 the group norms end near 0.006 and the
+        partitions share nothing (0.01). beta 0, which drops the group term and with it
+        half of DEN, scored 0.870.
     lam : lambda of the group lasso (lambda_g = lam * sqrt(group_size)).
     pretrain_epochs, epochs : reconstruction-only epochs, then epochs with all terms.
     batch_size, lr : minibatch size and Adam learning rate.
@@ -111,7 +120,7 @@ class DEN(BaseClusterer):
 
     def __init__(self, n_clusters: int = 10, group_size: int = 3,
                  hidden: tuple = (256, 256, 512), n_neighbors: int = 5,
-                 t: float | None = None, alpha: float = 1.0, beta: float = 0.01,
+                 t: float | None = None, alpha: float = 1.0, beta: float = 0.001,
                  lam: float = 1.0, pretrain_epochs: int = 50, epochs: int = 50,
                  batch_size: int = 256, lr: float = 1e-3, n_init: int = 20,
                  random_state: int | None = None, device: str = "auto",
