@@ -14,7 +14,7 @@ from torch import nn
 
 __all__ = ["MLP", "mlp_encoder", "mlp_decoder", "ConvEncoder", "ConvDecoder",
            "ResidualBlock", "ResidualMLPBlock", "MLPDiscriminator", "ConvDiscriminator",
-           "make_autoencoder_nets", "count_parameters"]
+           "make_autoencoder_nets", "glorot_init_", "count_parameters"]
 
 
 def _act(name: str) -> nn.Module:
@@ -223,3 +223,20 @@ def make_autoencoder_nets(input_shape: Sequence[int], latent: int = 10, arch: st
 def count_parameters(module: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+@torch.no_grad()
+def glorot_init_(module: nn.Module) -> nn.Module:
+    """Glorot (Xavier) uniform weights and zero biases for every linear/conv layer, in place.
+
+    ``W ~ U(-a, a)`` with ``a = sqrt(6 / (fan_in + fan_out))`` (Glorot and Bengio 2010):
+    the default of Keras and Lasagne, hence the initialisation of the reference code of
+    DEC (Keras port), IDEC, DCN and VaDE. torch's default, ``U(+-1/sqrt(fan_in))``, starts
+    smaller. Returns ``module``.
+    """
+    for m in module.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.xavier_uniform_(m.weight)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+    return module

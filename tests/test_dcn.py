@@ -86,11 +86,11 @@ def test_errors(dcn, digits):
 
 
 def test_quality_on_digits(digits):
-    # Measured with the defaults (lamda="auto", 1 thread), seeds 0-4: 0.821 0.810 0.771 0.800
-    # 0.831, mean 0.807 (lamda=10 gave 0.811), against AE + k-means 0.792 from the same
-    # pretraining and k-means 0.79.
+    # Measured with the defaults (lamda="auto", Glorot-initialised pretraining, 1 thread),
+    # seeds 0-4: 0.796 0.816 0.816 0.775 0.786, mean 0.798, against AE + k-means 0.788 from
+    # the same pretraining and k-means 0.79 (torch's default initialisation: 0.807).
     est = DCN(10, random_state=0, device="cpu", verbose=False).fit(digits.X)
-    assert evaluate(digits.y, est.labels_)["acc"] > 0.795
+    assert evaluate(digits.y, est.labels_)["acc"] > 0.775
     # "auto" makes both terms of eq. 5 equal at the start: about 0.2-0.3 on digits
     assert 0.1 < est.lamda_ < 1.0, est.lamda_
 

@@ -129,11 +129,12 @@ def test_idec_gamma_must_be_positive(digits):
 
 
 # --- quality ----------------------------------------------------------------------------
-# Measured with the defaults (1 thread), seeds 0-4: DEC 0.862 0.826 0.799 0.842 0.848 (mean
-# 0.835), IDEC 0.854 0.824 0.793 0.832 0.854 (mean 0.831), against AE + k-means 0.792 from
-# the same pretraining. Float sums differ with the thread count and the CPU, so seed 0 is
-# tested with a margin.
-@pytest.mark.parametrize("cls, threshold", [(DEC, 0.81), (IDEC, 0.80)])
+# Measured with the defaults (Glorot-initialised pretraining, 1 thread), seeds 0-4: DEC 0.812
+# 0.849 0.855 0.836 0.816 (mean 0.834), IDEC 0.819 0.855 0.855 0.825 0.824 (mean 0.836),
+# against AE + k-means 0.788 from the same pretraining (torch's default initialisation had
+# given DEC 0.835, IDEC 0.831). Float sums differ with the thread count and the CPU, so seed
+# 0 is tested with a margin.
+@pytest.mark.parametrize("cls, threshold", [(DEC, 0.79), (IDEC, 0.79)])
 def test_quality_on_digits(cls, threshold, digits):
     est = cls(10, random_state=0, device="cpu", verbose=False).fit(digits.X)
     assert evaluate(digits.y, est.labels_)["acc"] > threshold

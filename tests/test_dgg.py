@@ -128,10 +128,11 @@ def test_errors(dgg, digits):
 
 
 # --- quality ----------------------------------------------------------------------------
-# Measured with the defaults (1 thread), seeds 0-4: ACC 0.827 0.840 0.795 0.821 0.768 (mean
-# 0.810, NMI 0.827) against VaDE's 0.788 (NMI 0.805) from the same pretraining and GMM
-# initialisation. The threshold is below the guide's k-means 0.79 for the reason given in
-# test_vade.py (the result stays near the GMM initialisation). Seed 0 measured 0.827.
+# Measured with the defaults (Glorot-initialised pretraining, 1 thread), seeds 0-4: ACC 0.774
+# 0.802 0.778 0.802 0.928 (mean 0.817, NMI 0.822) against VaDE's 0.751 0.798 0.753 0.782
+# 0.883 (mean 0.793) from the same pretraining and GMM initialisation: higher on every seed.
+# The threshold is below the guide's k-means 0.79 for the reason given in test_vade.py (the
+# result stays near the GMM initialisation). Seed 0 measured 0.774.
 def test_quality_on_digits(digits):
     est = DGG(10, random_state=0, device="cpu", verbose=False).fit(digits.X)
-    assert evaluate(digits.y, est.labels_)["acc"] > 0.765
+    assert evaluate(digits.y, est.labels_)["acc"] > 0.75

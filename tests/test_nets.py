@@ -1,5 +1,8 @@
+import math
+
 import pytest
 import torch
+from torch import nn
 
 from dclearn.nets import (
     MLP,
@@ -10,6 +13,7 @@ from dclearn.nets import (
     ResidualBlock,
     ResidualMLPBlock,
     count_parameters,
+    glorot_init_,
     make_autoencoder_nets,
     mlp_decoder,
     mlp_encoder,
@@ -56,3 +60,19 @@ def test_residual_and_discriminators():
     assert MLPDiscriminator(64)(torch.rand(3, 1, 8, 8)).shape == (3, 1)
     assert ConvDiscriminator((1, 28, 28), out=11)(torch.rand(3, 1, 28, 28)).shape == (3, 11)
     assert count_parameters(torch.nn.Linear(3, 2)) == 8
+
+
+def test_glorot_init_bounds_and_zero_bias():
+    torch.manual_seed(0)
+    enc, dec = make_autoencoder_nets((1, 8, 8), 10, "mlp", (128, 512))
+    assert glorot_init_(enc) is enc
+    for m in enc.modules():
+        if isinstance(m, nn.Linear):
+            fan_out, fan_in = m.weight.shape
+            bound = math.sqrt(6.0 / (fan_in + fan_out))
+            assert m.weight.abs().max() <= bound
+            assert m.weight.abs().max() > 0.9 * bound  # uniform over the whole range
+            assert torch.count_nonzero(m.bias) == 0
+    # wider than torch's default U(+-1/sqrt(fan_in)) for the 512 -> 10 embedding layer
+    last = [m for m in enc.modules() if isinstance(m, nn.Linear)][-1]
+    assert last.weight.abs().max() > 1.0 / math.sqrt(512)

@@ -223,11 +223,12 @@ def test_no_collapse_flag_on_healthy_fit(vade):
 
 
 # --- quality ----------------------------------------------------------------------------
-# Measured with the defaults (1 thread), seeds 0-4: ACC 0.784 0.822 0.779 0.804 0.750 (mean
-# 0.788, NMI 0.805), from GMM initialisations at 0.758 0.794 0.793 0.771 0.740. The threshold
-# sits below the guide's k-means 0.79 on purpose: on digits with the small network VaDE ends
-# within a few points of its GMM initialisation on the pretrained embedding, so it is not
-# stronger than AE + k-means here. Seed 0 measured 0.784; the margin covers other machines.
+# Measured with the defaults (Glorot-initialised pretraining, 1 thread), seeds 0-4: ACC 0.751
+# 0.798 0.753 0.782 0.883 (mean 0.793, NMI 0.797), from GMM initialisations at 0.732 0.754
+# 0.713 0.753 0.856. The threshold sits below the guide's k-means 0.79 on purpose: on digits
+# with the small network VaDE ends within a few points of its GMM initialisation on the
+# pretrained embedding, so it is not stronger than AE + k-means here. Seed 0 measured 0.751
+# (it gains 2 points on its start); the margin covers other machines.
 def test_quality_on_digits(digits):
     est = VaDE(10, random_state=0, device="cpu", verbose=False).fit(digits.X)
-    assert evaluate(digits.y, est.labels_)["acc"] > 0.76
+    assert evaluate(digits.y, est.labels_)["acc"] > 0.73

@@ -22,7 +22,9 @@ labels: the budget fixed the number). Within that budget the small network
 reconstructs far better than the papers' one (seeds 0-2: mean squared error 0.0068 in
 6.3 s, against 0.020 for ``d-500-500-2000-10`` after 30 epochs of batches of 256 in
 8 s), which is why it is the default on digits; measured afterwards, AE + k-means ACC
-0.79 against 0.74. Pass ``hidden=(500, 500, 2000)`` for the papers' network (MNIST).
+0.79 against 0.74. (These comparisons were measured with torch's default weight
+initialisation, before the change to Glorot's described in ``pretrain_autoencoder``.)
+Pass ``hidden=(500, 500, 2000)`` for the papers' network (MNIST).
 
 ``pretrain_autoencoder`` keeps its results in an in-process cache keyed by a cheap
 fingerprint of the data, the configuration and the seed: DEC, IDEC and DCN fitted
@@ -43,7 +45,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ..nets import make_autoencoder_nets
+from ..nets import glorot_init_, make_autoencoder_nets
 from ..train import (
     EpochLog,
     adam,
@@ -117,6 +119,13 @@ def pretrain_autoencoder(X: torch.Tensor, *, arch: str = "mlp", latent: int = 10
         and the clean input is reconstructed. 0 trains a plain autoencoder.
     seed : seeds the weight initialisation and the batch order.
 
+    Weights start from Glorot uniform with zero biases (``nets.glorot_init_``), the
+    initialisation of the papers' reference code (Keras, Lasagne). Chosen by the
+    pretraining's own objective, not by clustering: after the same epochs it reconstructs
+    better than torch's default, on digits (120 epochs, seeds 0-4: mean squared error
+    0.0053 against 0.0067) and on MNIST (d-500-500-2000-10, 0.0085 after 118 epochs
+    against 0.0089 after 200).
+
     The encoder and decoder come back in eval mode on ``device``; ``history`` is the
     list of per-epoch ``{"phase", "epoch", "rec"}`` dicts. With ``use_cache`` a second
     call with the same data (by fingerprint), configuration and seed returns deep
@@ -147,6 +156,8 @@ def pretrain_autoencoder(X: torch.Tensor, *, arch: str = "mlp", latent: int = 10
         torch.manual_seed(int(seed))
         enc, dec = make_autoencoder_nets(X.shape[1:], int(latent), arch, hidden,
                                          out_act="sigmoid" if loss == "bce" else "identity")
+        glorot_init_(enc)
+        glorot_init_(dec)
     enc, dec = enc.to(dev), dec.to(dev)
     params = [*enc.parameters(), *dec.parameters()]
     opt = adam(params, lr)
