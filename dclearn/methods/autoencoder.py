@@ -123,8 +123,9 @@ def pretrain_autoencoder(X: torch.Tensor, *, arch: str = "mlp", latent: int = 10
     initialisation of the papers' reference code (Keras, Lasagne). Chosen by the
     pretraining's own objective, not by clustering: after the same epochs it reconstructs
     better than torch's default, on digits (120 epochs, seeds 0-4: mean squared error
-    0.0053 against 0.0067) and on MNIST (d-500-500-2000-10, 0.0085 after 118 epochs
-    against 0.0089 after 200).
+    0.0053 against 0.0067) and on MNIST (d-500-500-2000-10, 200 epochs: 0.0078 against
+    0.0089). Measured afterwards on MNIST, seed 0: AE + k-means ACC 0.833 (0.791 before),
+    DEC 0.884, IDEC 0.883 (papers 0.843 and 0.881).
 
     The encoder and decoder come back in eval mode on ``device``; ``history`` is the
     list of per-epoch ``{"phase", "epoch", "rec"}`` dicts. With ``use_cache`` a second

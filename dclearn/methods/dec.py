@@ -120,8 +120,8 @@ class DEC(_AEMixin, BaseClusterer):
     ``update_interval=30`` iterations is about one pass over digits (1,797 samples).
     Measured on digits (1 thread), seeds 0-4: ACC 0.834 / NMI 0.819 in 8.9 s a fit
     (pretraining included), from AE + k-means ACC 0.788 on the same embeddings (IDEC:
-    0.836 / 0.814). On MNIST with the papers' network: 0.839 and 0.836 on seeds 0 and 1
-    (paper 0.843); IDEC 0.828 and 0.829 (paper 0.881), see the README.
+    0.836 / 0.814). On MNIST with the papers' network, seed 0: DEC 0.884 (paper 0.843),
+    IDEC 0.883 (paper 0.881); see the README.
 
     Fitted attributes: ``labels_`` (argmax q), ``cluster_centers_`` (K, d),
     ``encoder_``, ``n_iter_``, ``history_``.
