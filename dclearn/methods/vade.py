@@ -229,7 +229,8 @@ class VaDE(_VAEMixin, BaseClusterer):
     Measured on digits (1 thread), seeds 0-4: ACC 0.793 / NMI 0.797 on average, from
     GMM initialisations at ACC 0.762 (0.732 0.754 0.713 0.753 0.856 -> 0.751 0.798 0.753
     0.782 0.883); the issue's target of 0.85 is not reached. On MNIST with the paper's
-    network and its 300 epochs: 0.797 (seed 0; paper 0.945). The
+    network and its 300 epochs: 0.797 (seed 0, torch's default initialisation of the
+    pretraining, which then clustered 4 points worse than now; paper 0.945). The
     GMM on the pretrained embedding has many near-equal optima (EM from different
     k-means starts: ACC 0.67-0.87 at nearly the same likelihood) and training moves
     the labels by -1 to +3 points from where the initialisation puts them; a larger lr
