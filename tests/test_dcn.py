@@ -45,6 +45,7 @@ def test_centroid_update_equals_sequential_rule():
 
 def test_fit_contract(dcn, digits):
     assert dcn.labels_.dtype == np.int64 and dcn.labels_.shape == (1797,)
+    assert dcn.init_labels_.dtype == np.int64 and dcn.init_labels_.shape == (1797,)
     Z = dcn.transform(digits.X[:7])
     assert Z.dtype == np.float32 and Z.shape == (7, 10)
     assert np.array_equal(dcn.predict(digits.X), dcn.labels_)

@@ -63,6 +63,7 @@ def test_kl_clustering_loss_hand_values():
 def test_fit_contract(name, request, digits):
     est = request.getfixturevalue(name)
     assert est.labels_.dtype == np.int64 and est.labels_.shape == (1797,)
+    assert est.init_labels_.dtype == np.int64 and est.init_labels_.shape == (1797,)
     Z = est.transform(digits.X[:7])
     assert Z.dtype == np.float32 and Z.shape == (7, 10)
     q = est.predict_proba(digits.X)

@@ -74,6 +74,7 @@ def test_net_reconstructs_every_layer(shape):
 
 def test_contract(fitted, small):
     assert fitted.labels_.dtype == np.int64 and fitted.labels_.shape == (300,)
+    assert fitted.init_labels_.dtype == np.int64 and fitted.init_labels_.shape == (300,)
     Z = fitted.transform(small.X[:7])
     assert Z.dtype == np.float32 and Z.shape == (7, 10)  # embedding_dim defaults to K
     proba = fitted.predict_proba(small.X[:7])

@@ -116,6 +116,25 @@ def test_bench_set_changes_parameters_and_is_recorded(tmp_path):
         assert run.returncode == 2 and words in run.stderr and "Traceback" not in run.stderr
 
 
+def test_bench_rows_record_the_start_partition():
+    # DEC starts from k-means on its pretrained embedding: the row scores that partition
+    # too, so a table can say what the clustering objective added; k-means has no start.
+    from dclearn.cli import run_one, summarise
+    from dclearn.data import load_dataset
+
+    data = load_dataset("digits")
+    tiny = dict(hidden=(32, 32), pretrain_epochs=2, max_iter=20, n_init=2)
+    rows = [run_one("dec", data, seed, "cpu", settings=tiny) for seed in (0, 1)]
+    rows.append(run_one("kmeans", data, 0, "cpu"))
+    for row in rows[:2]:
+        assert 0.0 < row["start_acc"] <= 1.0 and 0.0 <= row["start_nmi"] <= 1.0
+    assert "start_acc" not in rows[2]
+    summary = summarise(rows)
+    mean = (rows[0]["start_acc"] + rows[1]["start_acc"]) / 2
+    assert summary["dec"]["start_acc"]["mean"] == pytest.approx(mean)
+    assert "start_acc" not in summary["kmeans"]
+
+
 def test_stability_tool_scores_without_labels():
     import importlib.util
 

@@ -33,6 +33,7 @@ authors' code), so the first batches do not throw the centroids around.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from ..train import (
@@ -98,6 +99,7 @@ class DCN(_AEMixin, BaseClusterer):
 
     Fitted attributes: ``labels_`` (nearest centroid of the final embedding),
     ``cluster_centers_`` (K, d), ``counts_`` (K,), ``lamda_`` (the weight used),
+    ``init_labels_`` (the k-means partition of the pretrained embedding),
     ``encoder_``, ``decoder_``, ``history_``.
     """
 
@@ -147,6 +149,7 @@ class DCN(_AEMixin, BaseClusterer):
 
         Z = self._embed(X)  # (N, d)
         M, s, _ = kmeans(Z, self.n_clusters, int(self.n_init), generator=g)  # (K, d), (N,)
+        self.init_labels_ = s.cpu().numpy().astype(np.int64)
         self.history_.append({"phase": "DCN init", **self._metrics(s)})
         counts = torch.full((self.n_clusters,), float(self.init_count), device=dev)
         state = {"M": M.to(dev), "counts": counts, "s": s.to(dev)}

@@ -124,7 +124,8 @@ class DEC(_AEMixin, BaseClusterer):
     IDEC 0.883 (paper 0.881); see the README.
 
     Fitted attributes: ``labels_`` (argmax q), ``cluster_centers_`` (K, d),
-    ``encoder_``, ``n_iter_``, ``history_``.
+    ``init_labels_`` (the k-means partition of the pretrained embedding that training
+    starts from), ``encoder_``, ``n_iter_``, ``history_``.
     """
 
     def __init__(self, n_clusters: int = 10, alpha: float = 1.0, arch: str = "mlp",
@@ -185,6 +186,7 @@ class DEC(_AEMixin, BaseClusterer):
         # centroids: k-means on the pretrained embedding (section 3.2)
         Z = self._embed(X)  # (N, d)
         C, km_labels, _ = kmeans(Z, self.n_clusters, int(self.n_init), generator=g)
+        self.init_labels_ = km_labels.cpu().numpy().astype(np.int64)
         self.history_.append({"phase": f"{name} init", **self._metrics(km_labels)})
         model = _ClusterLayer(self.encoder_, C, float(self.alpha)).to(dev)
         self.model_ = model

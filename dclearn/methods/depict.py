@@ -34,7 +34,8 @@ plus reconstruction before the self-training above starts.
 
 ``labels_`` is the argmax of the clean pathway's softmax; ``predict`` does the same on
 new data; ``transform`` returns the clean embedding z (N x ``embedding_dim``, the
-tanh layer under the softmax head); ``predict_proba`` the clean soft assignments.
+tanh layer under the softmax head); ``predict_proba`` the clean soft assignments;
+``init_labels_`` is the initial clustering of the pretrained embedding.
 
 Sized for a CPU: two stride-2 layers of 50 feature maps (the paper's widths), 4x4
 kernels (8 -> 4 -> 2 for digits, 28 -> 14 -> 7 for MNIST), LeakyReLU(0.01), a
@@ -44,6 +45,7 @@ with fully connected layers.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -294,6 +296,7 @@ class DEPICT(BaseClusterer):
         # 2. cluster the clean embedding; head = normalised centroids.
         Z = self._embed(X)
         km_labels, C = self._initial_clusters(Z, g)
+        self.init_labels_ = km_labels.cpu().numpy().astype(np.int64)
         with torch.no_grad():
             net.head.weight.copy_(C / C.norm(dim=1, keepdim=True).clamp_min(1e-12))
             net.head.bias.zero_()
