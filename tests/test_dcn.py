@@ -8,7 +8,8 @@ from sklearn.exceptions import NotFittedError
 from dclearn import evaluate
 from dclearn.methods.dcn import DCN, dcn_centroid_update
 
-SMALL = dict(hidden=(32, 32, 64), pretrain_epochs=2, batch_size=128, n_init=2, epochs=2)
+SMALL = dict(hidden=(32, 32, 64), pretrain_epochs=2, pretrain_layerwise_epochs=1,
+             batch_size=128, n_init=2, epochs=2)
 
 
 @pytest.fixture(scope="module")
@@ -98,8 +99,8 @@ def test_quality_on_digits(digits):
 
 def test_auto_lamda_balances_the_terms(digits):
     # the first epoch's logged terms: rec and (lamda / 2) * kmeans start equal under "auto"
-    small = dict(hidden=(32, 32), pretrain_epochs=3, epochs=1, batch_size=256, n_init=2,
-                 random_state=0, device="cpu", verbose=False)
+    small = dict(hidden=(32, 32), pretrain_epochs=3, pretrain_layerwise_epochs=0, epochs=1,
+                 batch_size=256, n_init=2, random_state=0, device="cpu", verbose=False)
     est = DCN(10, lr=1e-9, **small).fit(digits.X[:512])  # lr ~0: the terms stay at their start
     first = [h for h in est.history_ if h.get("phase") == "DCN"][0]
     assert first["rec"] == pytest.approx(0.5 * est.lamda_ * first["kmeans"], rel=0.05)

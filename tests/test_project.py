@@ -123,7 +123,8 @@ def test_bench_rows_record_the_start_partition():
     from dclearn.data import load_dataset
 
     data = load_dataset("digits")
-    tiny = dict(hidden=(32, 32), pretrain_epochs=2, max_iter=20, n_init=2)
+    tiny = dict(hidden=(32, 32), pretrain_epochs=2, pretrain_layerwise_epochs=1, max_iter=20,
+                n_init=2)
     rows = [run_one("dec", data, seed, "cpu", settings=tiny) for seed in (0, 1)]
     rows.append(run_one("kmeans", data, 0, "cpu"))
     for row in rows[:2]:

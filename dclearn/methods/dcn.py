@@ -90,8 +90,10 @@ class DCN(_AEMixin, BaseClusterer):
         (default): both terms equal at the start, see above.
     arch, hidden, latent, loss : the autoencoder (default ``d-128-128-512-10``; the
         paper's ``hidden=(500, 500, 2000)`` for MNIST; see ``autoencoder.py``).
-    pretrain_epochs, pretrain_lr, pretrain_noise : autoencoder pretraining (Adam;
-        masking-noise rate of the denoising autoencoder, see ``pretrain_autoencoder``).
+    pretrain_epochs, pretrain_lr, pretrain_noise : autoencoder pretraining, end-to-end
+        stage (Adam; masking-noise rate, see ``pretrain_autoencoder``).
+    pretrain_layerwise_epochs : epochs per layer of the greedy layer-wise denoising stage
+        that comes first (DEC, section 3.2; ``arch="mlp"`` only; 0 skips it).
     batch_size : minibatch size of pretraining and clustering.
     epochs, lr : clustering phase (passes over the data, Adam learning rate).
     init_count : initial per-cluster count c_k (the centroid step's inverse step size).
@@ -106,7 +108,8 @@ class DCN(_AEMixin, BaseClusterer):
     def __init__(self, n_clusters: int = 10, lamda: float | str = "auto", arch: str = "mlp",
                  hidden: tuple = (128, 128, 512), latent: int = 10, loss: str = "mse",
                  pretrain_epochs: int = 120, pretrain_lr: float = 1e-3,
-                 pretrain_noise: float = 0.0, batch_size: int = 64,
+                 pretrain_noise: float = 0.0, pretrain_layerwise_epochs: int = 20,
+                 batch_size: int = 64,
                  epochs: int = 20, lr: float = 1e-3, init_count: float = 100.0,
                  n_init: int = 20, random_state: int | None = None, device: str = "auto",
                  verbose: bool = True) -> None:
@@ -119,6 +122,7 @@ class DCN(_AEMixin, BaseClusterer):
         self.pretrain_epochs = pretrain_epochs
         self.pretrain_lr = pretrain_lr
         self.pretrain_noise = pretrain_noise
+        self.pretrain_layerwise_epochs = pretrain_layerwise_epochs
         self.batch_size = batch_size
         self.epochs = epochs
         self.lr = lr

@@ -104,8 +104,10 @@ class DEC(_AEMixin, BaseClusterer):
     alpha : degrees of freedom of the Student's t kernel (eq. 1).
     arch, hidden, latent, loss : the autoencoder (default ``d-128-128-512-10``; the
         paper's ``hidden=(500, 500, 2000)`` for MNIST; see ``autoencoder.py``).
-    pretrain_epochs, pretrain_lr, pretrain_noise : autoencoder pretraining (Adam;
-        masking-noise rate of the denoising autoencoder, see ``pretrain_autoencoder``).
+    pretrain_epochs, pretrain_lr, pretrain_noise : autoencoder pretraining, end-to-end
+        stage (Adam; masking-noise rate, see ``pretrain_autoencoder``).
+    pretrain_layerwise_epochs : epochs per layer of the greedy layer-wise denoising stage
+        that comes first (DEC, section 3.2; ``arch="mlp"`` only; 0 skips it).
     batch_size : minibatch size of pretraining and clustering.
     lr, optimizer : clustering phase; ``"sgd"`` (momentum 0.9, the paper's) or ``"adam"``.
     max_iter : maximum clustering iterations (minibatches).
@@ -131,7 +133,8 @@ class DEC(_AEMixin, BaseClusterer):
     def __init__(self, n_clusters: int = 10, alpha: float = 1.0, arch: str = "mlp",
                  hidden: tuple = (128, 128, 512), latent: int = 10, loss: str = "mse",
                  pretrain_epochs: int = 120, pretrain_lr: float = 1e-3,
-                 pretrain_noise: float = 0.0, batch_size: int = 64,
+                 pretrain_noise: float = 0.0, pretrain_layerwise_epochs: int = 20,
+                 batch_size: int = 64,
                  lr: float = 0.01, optimizer: str = "sgd", max_iter: int = 2000,
                  update_interval: int = 30, tol: float = 0.001, n_init: int = 20,
                  snapshot_every: int = 0, random_state: int | None = None,
@@ -145,6 +148,7 @@ class DEC(_AEMixin, BaseClusterer):
         self.pretrain_epochs = pretrain_epochs
         self.pretrain_lr = pretrain_lr
         self.pretrain_noise = pretrain_noise
+        self.pretrain_layerwise_epochs = pretrain_layerwise_epochs
         self.batch_size = batch_size
         self.lr = lr
         self.optimizer = optimizer
@@ -298,7 +302,7 @@ class IDEC(DEC):
     def __init__(self, n_clusters: int = 10, gamma: float = 0.1, alpha: float = 1.0,
                  arch: str = "mlp", hidden: tuple = (128, 128, 512), latent: int = 10,
                  loss: str = "mse", pretrain_epochs: int = 120, pretrain_lr: float = 1e-3,
-                 pretrain_noise: float = 0.0,
+                 pretrain_noise: float = 0.0, pretrain_layerwise_epochs: int = 20,
                  batch_size: int = 64, lr: float = 1e-3, optimizer: str = "adam",
                  max_iter: int = 2000, update_interval: int = 30, tol: float = 0.001,
                  n_init: int = 20, snapshot_every: int = 0, random_state: int | None = None,
@@ -306,7 +310,9 @@ class IDEC(DEC):
         super().__init__(n_clusters=n_clusters, alpha=alpha, arch=arch, hidden=hidden,
                          latent=latent, loss=loss, pretrain_epochs=pretrain_epochs,
                          pretrain_lr=pretrain_lr,
-                         pretrain_noise=pretrain_noise, batch_size=batch_size, lr=lr,
+                         pretrain_noise=pretrain_noise,
+                         pretrain_layerwise_epochs=pretrain_layerwise_epochs,
+                         batch_size=batch_size, lr=lr,
                          optimizer=optimizer, max_iter=max_iter,
                          update_interval=update_interval, tol=tol, n_init=n_init,
                          snapshot_every=snapshot_every, random_state=random_state,
