@@ -132,10 +132,9 @@ def test_errors(fitted, digits):
 
 
 def test_quality_on_digits(digits):
-    # AE + k-means is the chapter's baseline and no better than k-means on the raw pixels
-    # (0.79): the reconstruction objective knows nothing about clusters. Measured with the
-    # defaults (120 pretraining epochs, Glorot initialisation): seeds 0-4 ACC 0.783 0.804
-    # 0.802 0.765 0.784 (mean 0.788, 1 thread). The threshold sits below seed 0 with a margin
-    # for other CPUs.
+    # AE + k-means is the chapter's baseline. Measured with the defaults (20 layer-wise
+    # epochs per layer, then 120 end to end, Glorot initialisation): seeds 0-4 ACC 0.829 0.825
+    # 0.861 0.831 0.768 (mean 0.823, 1 thread), against k-means' 0.79 on the raw pixels (end
+    # to end only: 0.788). The threshold sits below seed 0 with a margin for other CPUs.
     est = AEKMeans(10, random_state=0, device="cpu", verbose=False).fit(digits.X)
-    assert evaluate(digits.y, est.labels_)["acc"] > 0.76
+    assert evaluate(digits.y, est.labels_)["acc"] > 0.79

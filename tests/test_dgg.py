@@ -11,8 +11,8 @@ from dclearn import evaluate
 from dclearn.methods.dgg import DGG, graph_divergence, knn_affinity
 from dclearn.methods.vade import VaDE
 
-SMALL = dict(hidden=(32, 32, 64), pretrain_epochs=1, pretrain_batch_size=128, epochs=1,
-             batch_size=128, n_init=2, n_neighbors=5)
+SMALL = dict(hidden=(32, 32, 64), pretrain_epochs=1, pretrain_batch_size=128,
+             pretrain_layerwise_epochs=1, epochs=1, batch_size=128, n_init=2, n_neighbors=5)
 
 
 @pytest.fixture(scope="module")
@@ -128,11 +128,12 @@ def test_errors(dgg, digits):
 
 
 # --- quality ----------------------------------------------------------------------------
-# Measured with the defaults (Glorot-initialised pretraining, 1 thread), seeds 0-4: ACC 0.774
-# 0.802 0.778 0.802 0.928 (mean 0.817, NMI 0.822) against VaDE's 0.751 0.798 0.753 0.782
-# 0.883 (mean 0.793) from the same pretraining and GMM initialisation: higher on every seed.
+# Measured with the defaults (Glorot-initialised, layer-wise + end-to-end pretraining, 1
+# thread), seeds 0-4: ACC 0.766 0.815 0.850 0.836 0.866 (mean 0.827, NMI 0.826) against
+# VaDE's 0.773 0.796 0.822 0.753 0.860 (mean 0.801) from the same pretraining and GMM
+# initialisation.
 # The threshold is below the guide's k-means 0.79 for the reason given in test_vade.py (the
-# result stays near the GMM initialisation). Seed 0 measured 0.774.
+# result stays near the GMM initialisation). Seed 0 measured 0.766.
 def test_quality_on_digits(digits):
     est = DGG(10, random_state=0, device="cpu", verbose=False).fit(digits.X)
-    assert evaluate(digits.y, est.labels_)["acc"] > 0.75
+    assert evaluate(digits.y, est.labels_)["acc"] > 0.73

@@ -22,8 +22,16 @@ Labels are k-means (k-means++, ``n_init`` restarts) on the final embedding;
 ``predict`` assigns new samples to the nearest centroid of that embedding and
 ``transform`` returns the embedding (N x n_clusters * group_size).
 
-The paper pretrains its autoencoder layer by layer; here it is pretrained end to
-end (reconstruction only) before the constraints are switched on. The kNN graph is
+The paper pretrains its autoencoder layer by layer, then fine-tunes it; here the
+layer-by-layer stage is DEC's greedy denoising one (``pretrain_layerwise_epochs`` per
+layer, see ``autoencoder.pretrain_autoencoder``), followed by end-to-end epochs on
+the reconstruction alone, before the constraints are switched on. As for the other
+autoencoders of the course, the stage was kept for the pretraining's own sake: it
+lowers DEN's reconstruction error after pretraining to a third (seeds 0-2: 0.0076
+against 0.0215). It makes the final partitions depend more on the seed (clustering
+stability over seeds 0-2, labels never read: 0.786 against 0.862 end to end) and,
+measured afterwards, seeds 0-4 reach ACC 0.778 against 0.791 end to end
+(``pretrain_layerwise_epochs=0``). The kNN graph is
 computed once, vectorised, in blocks of rows with ``torch.cdist`` and ``topk``. Each
 step estimates the sum over the k neighbours without bias from one neighbour per
 sample drawn uniformly (times k), so a step costs two encoder passes, not k + 1.
@@ -36,6 +44,7 @@ import torch.nn.functional as F
 
 from ..nets import make_autoencoder_nets
 from ..train import EpochLog, adam, autocast, batch_indices, make_generator, train_epochs
+from .autoencoder import _layerwise_pretrain
 from .base import BaseClusterer
 from .kmeans import assign_clusters, kmeans
 
@@ -113,6 +122,8 @@ class DEN(BaseClusterer):
         partitions share nothing (0.01). beta 0, which drops the group term and with it
         half of DEN, scored 0.870.
     lam : lambda of the group lasso (lambda_g = lam * sqrt(group_size)).
+    pretrain_layerwise_epochs : epochs per layer of the greedy layer-wise denoising
+        stage before the end-to-end pretraining (0 skips it; see above).
     pretrain_epochs, epochs : reconstruction-only epochs, then epochs with all terms.
     batch_size, lr : minibatch size and Adam learning rate.
     n_init : k-means restarts on the final embedding.
@@ -121,7 +132,8 @@ class DEN(BaseClusterer):
     def __init__(self, n_clusters: int = 10, group_size: int = 3,
                  hidden: tuple = (256, 256, 512), n_neighbors: int = 5,
                  t: float | None = None, alpha: float = 1.0, beta: float = 0.001,
-                 lam: float = 1.0, pretrain_epochs: int = 50, epochs: int = 50,
+                 lam: float = 1.0, pretrain_layerwise_epochs: int = 20,
+                 pretrain_epochs: int = 50, epochs: int = 50,
                  batch_size: int = 256, lr: float = 1e-3, n_init: int = 20,
                  random_state: int | None = None, device: str = "auto",
                  verbose: bool = True) -> None:
@@ -133,6 +145,7 @@ class DEN(BaseClusterer):
         self.alpha = alpha
         self.beta = beta
         self.lam = lam
+        self.pretrain_layerwise_epochs = pretrain_layerwise_epochs
         self.pretrain_epochs = pretrain_epochs
         self.epochs = epochs
         self.batch_size = batch_size
@@ -147,7 +160,7 @@ class DEN(BaseClusterer):
             v = getattr(self, name)
             if isinstance(v, bool) or int(v) != v or v < 1:
                 raise ValueError(f"{name} must be a positive integer, got {v!r}.")
-        for name in ("pretrain_epochs", "epochs"):
+        for name in ("pretrain_layerwise_epochs", "pretrain_epochs", "epochs"):
             v = getattr(self, name)
             if isinstance(v, bool) or int(v) != v or v < 0:
                 raise ValueError(f"{name} must be an integer >= 0, got {v!r}.")
@@ -174,6 +187,10 @@ class DEN(BaseClusterer):
         opt = adam(params, lr=self.lr)
         nbr, w, self.t_ = knn_heat_kernel_graph(X, int(self.n_neighbors), self.t)
         k = nbr.shape[1]
+        if self.pretrain_layerwise_epochs:  # the paper's layer-by-layer pretraining
+            self.history_.extend(_layerwise_pretrain(
+                enc, dec, X, int(self.pretrain_layerwise_epochs), 0.2, bs, float(self.lr),
+                "mse", g, make_generator(self.seed_ + 1, dev), self.verbose))
 
         def epoch_fn(constraints: bool):
             def run(epoch: int) -> dict:
