@@ -121,7 +121,7 @@ class DEC(_AEMixin, BaseClusterer):
     the shared pretraining (``d-128-128-512-10``; 20 layer-wise epochs per layer, then 120
     end to end, batches of 64); ``update_interval=30`` iterations is about one pass over
     digits (1,797 samples). Measured on digits (1 thread), seeds 0-4: ACC 0.873 / NMI
-    0.850 in about 11 s a fit (pretraining included), from AE + k-means ACC 0.823 on the
+    0.850 in 10.3 s a fit (pretraining included), from AE + k-means ACC 0.823 on the
     same embeddings (IDEC: 0.861 / 0.837); with end-to-end pretraining only, 0.834 in
     8.9 s. On MNIST with the papers' network, seed 0: DEC 0.829 (paper 0.843), IDEC
     0.799 (paper 0.881); with end-to-end pretraining only 0.884 and 0.883; see the README.
