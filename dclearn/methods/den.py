@@ -44,9 +44,9 @@ import torch.nn.functional as F
 
 from ..nets import make_autoencoder_nets
 from ..train import EpochLog, adam, autocast, batch_indices, make_generator, train_epochs
-from .autoencoder import _layerwise_pretrain
 from .base import BaseClusterer
 from .kmeans import assign_clusters, kmeans
+from .layerwise import layerwise_pretrain
 
 __all__ = ["DEN", "knn_heat_kernel_graph", "locality_preserving_loss", "group_sparsity_loss"]
 
@@ -188,7 +188,7 @@ class DEN(BaseClusterer):
         nbr, w, self.t_ = knn_heat_kernel_graph(X, int(self.n_neighbors), self.t)
         k = nbr.shape[1]
         if self.pretrain_layerwise_epochs:  # the paper's layer-by-layer pretraining
-            self.history_.extend(_layerwise_pretrain(
+            self.history_.extend(layerwise_pretrain(
                 enc, dec, X, int(self.pretrain_layerwise_epochs), 0.2, bs, float(self.lr),
                 "mse", g, make_generator(self.seed_ + 1, dev), self.verbose))
 
