@@ -24,7 +24,7 @@ Labels are k-means (k-means++, ``n_init`` restarts) on the final embedding;
 
 The paper pretrains its autoencoder layer by layer, then fine-tunes it; here the
 layer-by-layer stage is DEC's greedy denoising one (``pretrain_layerwise_epochs`` per
-layer, see ``autoencoder.pretrain_autoencoder``), followed by end-to-end epochs on
+layer, see ``layerwise.layerwise_pretrain``), followed by end-to-end epochs on
 the reconstruction alone, before the constraints are switched on. As for the other
 autoencoders of the course, the stage was kept for the pretraining's own sake: it
 lowers DEN's reconstruction error after pretraining to a third (seeds 0-2: 0.0076
