@@ -107,12 +107,13 @@ def test_errors(fitted, small):
 
 
 def test_quality_on_digits(digits):
-    # Measured with the defaults (beta 1e-3, chosen by stability; layer-wise then end-to-end
-    # pretraining), seeds 0-4: ACC 0.821 0.762 0.799 0.796 0.712 (mean 0.778, NMI 0.751, 1
-    # thread), about k-means on the raw pixels (0.79); end to end only: 0.791. Float
-    # kernels differ between CPUs and the k-means on the final embedding amplifies it (an
-    # earlier build measured 0.777 on one 2-core machine and 0.731 on another), so seed 0 is
-    # tested with a margin under the lower figures.
+    # Measured with the defaults (alpha 0.1, beta 1e-3, chosen by stability; layer-wise
+    # then end-to-end pretraining), seeds 0-4: ACC 0.748 0.735 0.723 0.736 0.803 (mean
+    # 0.749, NMI 0.760, 1 thread): below k-means on the raw pixels (0.79), for the reason
+    # given in den.py (its constraints lower what the reconstruction alone reaches, 0.817).
+    # Float kernels differ between CPUs and the k-means on the final embedding amplifies it
+    # (an earlier build measured 0.777 on one 2-core machine and 0.731 on another), so seed
+    # 0 is tested with a margin under the lowest seed's figure.
     est = DEN(n_clusters=10, random_state=0, device="cpu", verbose=False).fit(digits.X)
     scores = evaluate(digits.y, est.labels_)
-    assert scores["acc"] > 0.72 and scores["nmi"] > 0.70
+    assert scores["acc"] > 0.70 and scores["nmi"] > 0.72
