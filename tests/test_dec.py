@@ -139,3 +139,26 @@ def test_idec_gamma_must_be_positive(digits):
 def test_quality_on_digits(cls, threshold, digits):
     est = cls(10, random_state=0, device="cpu", verbose=False).fit(digits.X)
     assert evaluate(digits.y, est.labels_)["acc"] > threshold
+
+
+def test_stopping_rule(digits):
+    # tol=1: any change below 100% stops at the second target update, after one interval;
+    # tol=0: never stops early, so the whole max_iter budget is spent.
+    early = DEC(10, random_state=0, device="cpu", verbose=False, **{**SMALL, "tol": 1.0})
+    early.fit(digits.X)
+    assert early.n_iter_ == SMALL["update_interval"]
+    full = DEC(10, random_state=0, device="cpu", verbose=False, **{**SMALL, "tol": 0.0})
+    full.fit(digits.X)
+    assert full.n_iter_ == SMALL["max_iter"]
+
+
+def test_conv_autoencoder_trains(digits):
+    # the convolutional variant (images), end to end: the reconstruction falls and DEC
+    # clusters its embedding; the layer-wise stage is MLP-only, so it is off here.
+    X = digits.X[:400]
+    est = DEC(10, arch="conv", random_state=0, device="cpu", verbose=False,
+              **{**SMALL, "pretrain_layerwise_epochs": 0, "pretrain_epochs": 5}).fit(X)
+    rec = [h["rec"] for h in est.history_ if "rec" in h and "pretrain" in str(h.get("phase"))]
+    assert len(rec) == 5 and rec[-1] < rec[0]
+    assert est.labels_.shape == (400,) and est.transform(X).shape == (400, 10)
+    assert np.array_equal(est.predict(X), est.labels_)
