@@ -12,7 +12,7 @@ The latent tree prior, its message passing and the ELBO's cross term are in
 ``ltvae_tree.py`` (the model); the structure search in ``ltvae_structure.py``; this
 module holds the estimator that trains them.
 
-Learning alternates, as in the paper's section 4, but CPU-sized:
+Learning alternates, as in the paper's Algorithm 1 (section 3.3), but CPU-sized:
 
 1. *Pretraining*: the encoder's mean head and the decoder as a deterministic
    autoencoder (``pretrain_epochs``), as VaDE and the authors' code do.
@@ -38,7 +38,7 @@ Learning alternates, as in the paper's section 4, but CPU-sized:
    the embedding and the CPTs ``p(y_b | y_1)`` from the co-occurrence of the facets'
    GMM labels; then the networks and the tree's parameters (means, log-variances,
    logits of ``p(y_1)`` and of the CPTs) are trained jointly by Adam on the ELBO (the
-   paper updates the tree's parameters by stepwise EM instead).
+   paper updates the tree's parameters by stepwise EM instead, its eq. 8).
 
 ``labels_`` is the clustering of facet ``facet`` (default 0, the one with
 ``n_clusters`` states); ``facet_labels_`` holds every facet's ``argmax_y p(y_b | z=m(x))``.

@@ -63,8 +63,9 @@ def group_dimensions(mi: np.ndarray, n_groups: int) -> list[list[int]]:
 
 
 def gmm_bic(log_likelihood: float, k: int, d: int, n: int) -> float:
-    """The paper's BIC (higher is better): ``log L - (#params / 2) log N`` for a diagonal
-    GMM with ``k`` states in ``d`` dimensions (``k - 1 + 2 k d`` free parameters)."""
+    """The BIC of the paper's section 3.3 (unnumbered there; higher is better):
+    ``log L - (#params / 2) log N`` for a diagonal GMM with ``k`` states in ``d``
+    dimensions (``k - 1 + 2 k d`` free parameters)."""
     return float(log_likelihood) - 0.5 * (k - 1 + 2 * k * d) * math.log(n)
 
 

@@ -3,13 +3,14 @@
 Used by ``ltvae.LTVAE`` (taught in notebook 03). The VAE's latent vector is split into
 facets ``z = (z_1, ..., z_B)``, each with a discrete cluster variable ``Y_b``.
 
-Generative model (the paper's section 3; here with diagonal Gaussians)::
+Generative model (the paper's section 3.1, eqs. 1-2; here with diagonal Gaussians;
+equation numbers as in the ICLR 2019 OpenReview text)::
 
     p(y_1, ..., y_B) = p(y_1) prod_{b > 1} p(y_b | y_1)          (a star tree rooted at Y_1)
     p(z_b | y_b)     = N(z_b | mu_{b, y_b}, diag sigma^2_{b, y_b})  (one GMM per facet)
     p(x | z)         = decoder (Bernoulli logits or Gaussian means), as in the VAE
 
-so the prior on ``z`` is the latent tree model marginal
+so the prior on ``z`` is the latent tree model marginal (the paper's eq. 2 on a star tree)
 
     p_tree(z) = sum_{y_1} p(y_1) N(z_1 | y_1) prod_{b>1} sum_{y_b} p(y_b | y_1) N(z_b | y_b).
 
@@ -17,11 +18,14 @@ It is computed exactly by message passing (``tree_log_marginal``): each leaf fac
 sends ``m_b(y_1) = log sum_{y_b} p(y_b | y_1) N(z_b | y_b)`` to the root, and
 ``log p_tree(z) = logsumexp_{y_1}(log p(y_1) + log N(z_1 | y_1) + sum_b m_b(y_1))``.
 The posteriors ``p(y_b | z)`` (the facets' soft clusterings) come from the same
-messages (``tree_posteriors``). ``tree="forest"`` makes the ``Y``'s independent
+messages (``tree_posteriors``), as at the end of the paper's section 3.1; they are the
+weights of the gradient of ``log p_tree(z)`` with respect to ``z_b`` (eq. 6), which
+autograd computes here. ``tree="forest"`` makes the ``Y``'s independent
 (``p(y_b | y_1) = p(y_b)``, one CPT row), i.e. the facets are independent GMM priors.
 With one facet the model is a VAE with a Gaussian mixture prior (VaDE's model).
 
-Objective, the ELBO with the tree prior (the paper's eq. 2):
+Objective, the ELBO with the tree prior (the paper's eq. 3; eq. 4 is its one-sample
+estimate):
 
     ELBO(x) = E_q[log p(x | z)] - KL(q(z | x) || p_tree(z))
             = E_q[log p(x | z)] + H[q(z | x)] + E_q[log p_tree(z)]
