@@ -53,6 +53,10 @@ PAPER_SCALE: dict[str, dict] = {
     "dec": {**_PAPER_AE, "update_interval": 140, "max_iter": 20000},
     "idec": {**_PAPER_AE, "update_interval": 140, "max_iter": 20000},
     "dcn": _PAPER_AE,
+    # DEN: the family's paper-scale autoencoder (its layer-wise stage, then 50 + 50 epochs)
+    "den": dict(hidden=(500, 500, 2000), batch_size=256),
+    # DEPICT: its defaults are already the paper's (two conv layers of 50 maps, batches
+    # of 100, dropout 0.1); no entry.
     # IMSAT: the authors' MNIST settings (Hu et al. 2017, section 4 and their code)
     "imsat": dict(lam=0.1, xi=10.0, eps_scale=0.25, n_epochs=50),
     # VaDE / DGG: the paper's network, batches of 100, pretraining batches of 256

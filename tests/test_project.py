@@ -92,6 +92,20 @@ def test_bench_uses_paper_scale_autoencoder_on_mnist_only():
     assert bench_overrides("rim", "mnist") == {}
 
 
+def test_every_paper_scale_setting_is_a_parameter_of_its_estimator():
+    # the notebooks take their MNIST settings from PAPER_SCALE: a misspelt key would only
+    # fail hours into a paper-scale run
+    from dclearn.cli import PAPER_SCALE, make_estimator
+
+    for name, settings in PAPER_SCALE.items():
+        params = make_estimator(name, 10, 0, "cpu").get_params()
+        unknown = set(settings) - set(params)
+        assert not unknown, (name, unknown)
+        est = make_estimator(name, 10, 0, "cpu", **settings)
+        assert all(getattr(est, k) == v for k, v in settings.items()), name
+    assert PAPER_SCALE["den"]["hidden"] == (500, 500, 2000)
+
+
 def test_bench_set_changes_parameters_and_is_recorded(tmp_path):
     from dclearn.cli import parse_settings
 
