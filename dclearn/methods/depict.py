@@ -29,8 +29,14 @@ encoder ends in a softmax (multinomial logistic regression) clustering head:
 Initialisation, as in the paper and the authors' released code: pretrain the
 denoising autoencoder on the reconstruction terms alone, cluster the clean
 embedding with k-means, set the head's weights to the L2-normalised centroids
-(bias 0), then train a few epochs on the cross-entropy against those k-means labels
-plus reconstruction before the self-training above starts.
+(bias 0), then train on the cross-entropy against those k-means labels plus
+reconstruction before the self-training above starts. That phase follows the
+authors' code: it trains on 90% of the data, scores after each epoch the NMI between
+the head's clean predictions and the k-means labels on the other 10%, stops after more
+than ``init_patience`` (5) epochs without improvement and restores the best epoch's
+weights (labels never read; ``init_patience=0`` runs ``init_epochs`` epochs on all the
+data instead). On digits it stops after 14-17 epochs; measured afterwards (seeds 0-4),
+ACC 0.772 against 0.768 with the 5 fixed epochs used before, in about 1.3x the time.
 
 ``labels_`` is the argmax of the clean pathway's softmax; ``predict`` does the same on
 new data; ``transform`` returns the clean embedding z (N x ``embedding_dim``, the
@@ -39,9 +45,11 @@ tanh layer under the softmax head); ``predict_proba`` the clean soft assignments
 
 What limits DEPICT on digits (measured afterwards with the labels, 1 thread): its labels
 stay near the k-means partition of its own pretrained embedding. Seeds 0-2 start at
-ACC 0.787 0.712 0.688 and end at 0.802 0.723 0.707. A better autoencoder does not give
-a better start: 120 pretraining epochs instead of 40 lower the reconstruction error
-from 0.0175 to 0.0121 but start at 0.790 0.715 0.703 and end at 0.779 0.693 0.680.
+ACC 0.787 0.712 0.688 and end at 0.815 0.725 0.723 (0.802 0.723 0.707 with the fixed
+5-epoch initial phase, on which the next figures were measured). A better autoencoder
+does not give a better start: 120 pretraining epochs instead of 40 lower the
+reconstruction error from 0.0175 to 0.0121 but start at 0.790 0.715 0.703 and end at
+0.779 0.693 0.680.
 Self-training to the stopping rule (``tol``; 60-70 epochs on digits instead of the
 default cap of 30, chosen for time) ends at 0.775 0.700 0.678. Clustering stability
 (labels never read, seeds 0-2) confirms the defaults dropout 0.1 and hidden_weight 0.1
@@ -57,9 +65,12 @@ with fully connected layers.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 import torch.nn.functional as F
+from sklearn.metrics import normalized_mutual_info_score
 from torch import nn
 
 from ..train import EpochLog, adam, autocast, batch_indices, make_generator, train_epochs
@@ -206,7 +217,11 @@ class DEPICT(BaseClusterer):
     dropout : corruption rate of the noisy pathway (input and every encoder layer).
     hidden_weight : lambda_l of the hidden layers' reconstruction terms (input: 1).
     pretrain_epochs : denoising-autoencoder pretraining epochs (reconstruction only).
-    init_epochs : epochs of cross-entropy against the k-means labels (+ reconstruction).
+    init_epochs : maximum epochs of cross-entropy against the k-means labels
+        (+ reconstruction), the initial phase.
+    init_patience : stop the initial phase after more than this many epochs without a
+        higher held-out NMI to the k-means labels (the authors' rule, see above);
+        0 runs exactly ``init_epochs`` epochs on all the data.
     epochs : maximum self-training epochs with the balanced targets.
     tol : stop when the mean squared change of the targets between epochs is below this.
     target : ``'paper'`` for the balanced targets of eq. 7, ``'sharpened'`` for the
@@ -220,7 +235,8 @@ class DEPICT(BaseClusterer):
 
     def __init__(self, n_clusters: int = 10, embedding_dim: int | None = None,
                  channels: tuple = (50, 50), dropout: float = 0.1, hidden_weight: float = 0.1,
-                 pretrain_epochs: int = 40, init_epochs: int = 5, epochs: int = 30,
+                 pretrain_epochs: int = 40, init_epochs: int = 100, init_patience: int = 5,
+                 epochs: int = 30,
                  tol: float = 1e-7, target: str = "paper", rec_weight: float = 1.0,
                  clus_weight: float = 1.0,
                  batch_size: int = 100, lr: float = 1e-3, init: str = "kmeans", n_init: int = 20,
@@ -233,6 +249,7 @@ class DEPICT(BaseClusterer):
         self.hidden_weight = hidden_weight
         self.pretrain_epochs = pretrain_epochs
         self.init_epochs = init_epochs
+        self.init_patience = init_patience
         self.epochs = epochs
         self.tol = tol
         self.target = target
@@ -253,7 +270,8 @@ class DEPICT(BaseClusterer):
         self._check_positive(batch_size=self.batch_size, lr=self.lr, n_init=self.n_init)
         self._check_nonnegative(hidden_weight=self.hidden_weight, tol=self.tol,
                                 rec_weight=self.rec_weight, pretrain_epochs=self.pretrain_epochs,
-                                init_epochs=self.init_epochs, epochs=self.epochs)
+                                init_epochs=self.init_epochs, epochs=self.epochs,
+                                init_patience=self.init_patience)
         self._check_positive(clus_weight=self.clus_weight)
         if self.init not in ("agglomerative", "kmeans"):
             raise ValueError(f"init must be 'kmeans' or 'agglomerative', got {self.init!r}.")
@@ -266,7 +284,8 @@ class DEPICT(BaseClusterer):
         if len(tuple(self.channels)) < 1 or any(int(c) < 1 for c in self.channels):
             raise ValueError(f"channels must be a non-empty tuple of positive ints, got "
                              f"{self.channels!r}.")
-        for name in ("batch_size", "n_init", "pretrain_epochs", "init_epochs", "epochs"):
+        for name in ("batch_size", "n_init", "pretrain_epochs", "init_epochs", "init_patience",
+                     "epochs"):
             v = getattr(self, name)
             if int(v) != v:
                 raise ValueError(f"{name} must be an integer, got {v!r}.")
@@ -316,10 +335,12 @@ class DEPICT(BaseClusterer):
         km_labels = km_labels.to(dev)
 
         # 3. + 4. cross-entropy of the noisy pathway against fixed targets + reconstruction.
-        def train_on(targets: torch.Tensor):
+        def train_on(targets: torch.Tensor, rows: torch.Tensor | None = None):
             def epoch_fn(epoch: int) -> dict:
                 log = EpochLog()
-                for idx in batch_indices(n, bs, g, dev):
+                for idx in batch_indices(n if rows is None else len(rows), bs, g, dev):
+                    if rows is not None:
+                        idx = rows[idx]
                     xb = X[idx]
                     with autocast(dev):
                         with torch.no_grad():  # clean pathway: targets only
@@ -336,8 +357,32 @@ class DEPICT(BaseClusterer):
                 return log.means()
             return epoch_fn
 
-        train_epochs(train_on(km_labels), int(self.init_epochs), desc="DEPICT init",
-                     verbose=self.verbose, history=self.history_)
+        # As in the authors' code: fit the head to the k-means labels on 90% of the data
+        # and keep the parameters whose predictions agree best (NMI) with those labels on
+        # the held-out 10%, stopping after ``init_patience`` epochs without improvement.
+        order = torch.randperm(n, generator=g).to(dev)
+        n_val = max(1, n // 10) if self.init_patience else 0
+        held, rows = order[:n_val], order[n_val:]
+        best = {"nmi": -1.0, "state": None, "since": 0}
+
+        def init_callback(epoch: int, entry: dict) -> bool:
+            if not self.init_patience:
+                return False
+            pred = self._proba(X[held]).argmax(1).cpu().numpy()
+            nmi = float(normalized_mutual_info_score(self.init_labels_[held.cpu().numpy()], pred))
+            entry["held_out_nmi_to_init"] = nmi
+            if nmi > best["nmi"]:
+                best.update(nmi=nmi, state=copy.deepcopy(net.state_dict()), since=0)
+            else:
+                best["since"] += 1
+            return best["since"] > int(self.init_patience)
+
+        train_epochs(train_on(km_labels, rows if n_val else None), int(self.init_epochs),
+                     desc="DEPICT init", verbose=self.verbose, history=self.history_,
+                     callback=init_callback)
+        if best["state"] is not None:
+            net.load_state_dict(best["state"])
+        net.train()
 
         sharpen = self.target == "sharpened"
         state = {"P": balanced_target_distribution(self._proba(X).clone(), sharpen)}
