@@ -368,7 +368,7 @@ class DEPICT(BaseClusterer):
 
         # As in the authors' code: fit the head to the k-means labels on 90% of the data
         # and keep the parameters whose predictions agree best (NMI) with those labels on
-        # the held-out 10%, stopping after ``init_patience`` epochs without improvement.
+        # the held-out 10%, stopping after more than ``init_patience`` epochs without gain.
         order = torch.randperm(n, generator=g).to(dev)
         n_val = max(1, n // 10) if self.init_patience else 0
         held, rows = order[:n_val], order[n_val:]
