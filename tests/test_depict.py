@@ -120,7 +120,7 @@ def test_errors(fitted, small):
 
 def test_init_phase_stops_when_held_out_agreement_stops_improving(small):
     # the authors' rule: fit the head to the k-means labels on 90% of the data, watch the
-    # NMI with those labels on the other 10%, stop after init_patience epochs without gain
+    # NMI with those labels on the other 10%, stop after more than init_patience epochs without gain
     cfg = {**FAST, "init_epochs": 40, "init_patience": 1, "epochs": 0}
     est = DEPICT(n_clusters=10, **cfg).fit(small.X)
     init = [h for h in est.history_ if h["phase"] == "DEPICT init"]
