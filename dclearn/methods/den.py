@@ -1,32 +1,38 @@
 """DEN: Deep Embedding Network for clustering (Huang, Huang, Wang, Wang; ICPR 2014).
 
-Taught in notebook 02. An autoencoder embedding f(x) is trained with three terms,
-then k-means clusters the embedding:
+ICPR 2014, pp. 1532-1537, doi:10.1109/ICPR.2014.272. Taught in notebook 02. An
+autoencoder embedding f(x) is trained with three terms, then k-means clusters the
+embedding. The paper's abstract fixes the structure (a deep autoencoder; a
+locality-preserving constraint and a group-sparsity constraint on the learned
+representation, whose non-zero groups should match the sample's cluster; k-means at
+the end). Its body was not reachable from here, so the equations below are written as
+the method is commonly reimplemented (e.g. ClustPy's ``DEN``), with no equation or
+section numbers claimed; the constants are this library's, chosen as stated:
 
-* reconstruction ``E_r = 1/N sum_i ||x_i - g(f(x_i))||^2`` (the deep autoencoder the
-  paper first pretrains, section II.A);
-* locality preservation (section II.B): a k-nearest-neighbour graph built in *input*
+* reconstruction ``E_r = 1/N sum_i ||x_i - g(f(x_i))||^2`` (the deep autoencoder);
+* locality preservation: a k-nearest-neighbour graph built in *input*
   space with heat-kernel weights ``H(j|i) = exp(-||x_i - x_j||^2 / t)`` for
   ``j in N_k(i)``; neighbours are pulled together in the embedding,
   ``E_lp = 1/N sum_i sum_{j in N_k(i)} H(j|i) ||f(x_i) - f(x_j)||^2``
   (``locality_preserving_loss``);
-* group sparsity (section II.C): the embedding units are split into G = n_clusters
+* group sparsity: the embedding units are split into G = n_clusters
   groups, and an L2,1 (group lasso) penalty ``E_gs = 1/N sum_i sum_g lambda_g ||f_g(x_i)||_2``
   with ``lambda_g = lambda * sqrt(n_g)`` (n_g the size of group g) asks each sample to
   use few groups, so that a group plays the role of a cluster
   (``group_sparsity_loss``).
 
-The fine-tuning objective is ``E = E_r + alpha * E_lp + beta * E_gs`` (the paper's
-combined objective); the paper weighs the two constraints with alpha and beta.
+The fine-tuning objective is ``E = E_r + alpha * E_lp + beta * E_gs``, the two
+constraints weighted by alpha and beta. The heat-kernel width ``t`` (mean squared
+distance to the k neighbours when ``t=None``; ClustPy uses 1), the 1/N normalisation
+and the one-neighbour estimate below are this library's choices.
 Labels are k-means (k-means++, ``n_init`` restarts) on the final embedding;
 ``predict`` assigns new samples to the nearest centroid of that embedding and
 ``transform`` returns the embedding (N x n_clusters * group_size).
 
-The paper pretrains its autoencoder layer by layer, then fine-tunes it; here the
-layer-by-layer stage is DEC's greedy denoising one (``pretrain_layerwise_epochs`` per
-layer, see ``layerwise.layerwise_pretrain``), followed by end-to-end epochs on
-the reconstruction alone, before the constraints are switched on. As for the other
-autoencoders of the course, the stage was kept for the pretraining's own sake: it
+The autoencoder is pretrained before the constraints are switched on: DEC's greedy
+layer-by-layer denoising stage (``pretrain_layerwise_epochs`` per layer, see
+``layerwise.layerwise_pretrain``), then end-to-end epochs on the reconstruction alone.
+As for the other autoencoders of the course, the stage was kept for the pretraining's own sake: it
 lowers DEN's reconstruction error after pretraining to a third (seeds 0-2: 0.0076
 against 0.0215). With it and alpha 0.1 (see the parameters), digits seeds 0-4 reach
 ACC 0.749 / NMI 0.760 (0.748 0.735 0.723 0.736 0.803); with alpha 1, the choice before

@@ -7,9 +7,13 @@ VaDE. DGG keeps VaDE's generative model (a VAE with a Gaussian-mixture prior, se
 graph with weights ``w_ij``, and the posteriors of similar samples are pulled
 together by minimising a weighted divergence between them (the paper uses the
 Jensen-Shannon divergence between ``q(z, c | x_i)`` and ``q(z, c | x_j)`` and derives
-a bound that combines with the ELBO into one objective). In that combined objective
-and in the authors' released code, the prior over clusters of ``x_i`` is replaced by
-the similarity-weighted average of its neighbours' cluster posteriors.
+a bound that combines with the ELBO into one objective; the abstract says this much,
+the body of the paper was not reachable from here, hence no equation numbers). The
+code published with the authors' permission (github.com/ngoc-nguyen-0/DGG, read for
+this file; the authors' own repository holds no code) replaces the prior over
+clusters of ``x_i``, ``log pi``, by the log of the weighted average ``gbar_i`` of
+the cluster posteriors of ``x_i``'s neighbours (itself included, weight 1/2; 20
+neighbours at 1/40 each).
 
 What this file implements (for each sample i with neighbours j, ``sum_j w_ij = 1``):
 
@@ -19,28 +23,35 @@ What this file implements (for each sample i with neighbours j, ``sum_j w_ij = 1
 with ``gamma = q(c | x)`` of VaDE eq. 16. By convexity of KL in its second argument,
 ``KL(gamma_i || gbar_i) <= sum_j w_ij KL(gamma_i || gamma_j)``: the term is a
 (tight) surrogate of the weighted pairwise divergence between the neighbours'
-cluster posteriors, and it is what the authors' objective does to the cluster part
-(there it takes the place of ``log pi``; here it is added to VaDE's ELBO, weight
-``graph_weight``).
+cluster posteriors. In the published code the same ``gbar_i`` enters in place of
+``log pi``; here the term is added to VaDE's ELBO, which keeps ``pi``, with weight
+``graph_weight`` (so with weight 1 the entropy of ``gamma_i`` counts twice: a
+difference from that code, kept because it leaves VaDE's objective intact when
+``graph_weight=0``).
 
 Simplifications with respect to the paper, stated precisely:
 
-* The graph: the paper trains a Siamese network on kNN pairs to decide which pairs
-  are similar. Here the graph is the plain ``n_neighbors``-nearest-neighbour graph
+* The graph: the paper trains a Siamese network on kNN pairs; in the published code it
+  only decides who the neighbours are (a random 40 of the 100 nearest in its embedding,
+  then uniform weights). Here the graph is the plain ``n_neighbors``-nearest-neighbour graph
   (Euclidean), of the input itself (``graph_space="input"``, the default: the kNN
   pairs the Siamese network would start from) or of the pretrained autoencoder's
   embedding (``graph_space="embedding"``, the embedding that initialises the GMM).
   It is computed once, in blocks (no per-sample Python), with Gaussian-kernel
   weights ``w_ij ~ exp(-||z_i - z_j||^2 / s)``, ``s`` the mean squared distance to
-  the ``n_neighbors``-th neighbour, normalised so that each row sums to 1, and kept
-  fixed during training. No Siamese network is trained.
+  the ``n_neighbors``-th neighbour, normalised so that each row sums to 1 (the sample
+  itself is not in ``gbar_i``), and kept fixed during training. No Siamese network is
+  trained.
 * Only the cluster part ``q(c | x)`` of the posteriors is coupled. The authors'
   derivation also couples ``q(z | x)`` (their code reconstructs ``x_i`` from its
   neighbours' latent samples, weighted by ``w_ij``); that part is left out.
 * Neighbours' posteriors: for each minibatch, ``gamma_j`` of its samples' neighbours
   are computed through the current network at their posterior means ``mu~_j``,
-  without gradient (a target, as in the authors' code); gradients flow through
-  ``gamma_i`` only.
+  without gradient, so ``gbar_i`` is a fixed target as in the published code;
+  gradients flow through ``gamma_i`` only (there they also flow through the
+  neighbours' posteriors, by way of the coupled ``q(z | x)`` terms left out above).
+* The posterior ``q(c | x)``: VaDE's responsibilities (eq. 16); the published code
+  uses a separate softmax layer on ``mu~``, first fitted to k-means labels.
 """
 
 from __future__ import annotations
