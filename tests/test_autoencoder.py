@@ -8,10 +8,13 @@ from sklearn.exceptions import NotFittedError
 from dclearn import evaluate
 from dclearn.methods.autoencoder import (
     AEKMeans,
+    _fold_input_scale,
     clear_pretrain_cache,
     pretrain_autoencoder,
     reconstruction_loss,
 )
+from dclearn.methods.layerwise import make_solver, solver_loss
+from dclearn.nets import make_autoencoder_nets
 
 SMALL = dict(hidden=(32, 32, 64), pretrain_epochs=2, pretrain_layerwise_epochs=1,
              batch_size=128, n_init=2)
@@ -84,6 +87,54 @@ def test_layerwise_stage_trains_each_pair_then_the_stack(digits):
     with pytest.raises(ValueError, match="needs arch='mlp'"):
         pretrain_autoencoder(X, arch="conv", epochs=1, layerwise_epochs=1, device="cpu",
                              verbose=False)
+
+
+def test_dec_reference_solver_and_input_scale(digits):
+    """DEC's reference recipe: SGD (momentum 0.9, lr / 10 every 20,000 steps), data x 5."""
+    w = torch.nn.Parameter(torch.zeros(3))
+    opt, sched = make_solver([w], "sgd", 0.1)
+    assert isinstance(opt, torch.optim.SGD) and opt.defaults["momentum"] == 0.9
+    assert sched.step_size == 20000 and sched.gamma == pytest.approx(0.1)
+    assert make_solver([w], "adam", 1e-3)[1] is None
+    mean_sq = torch.tensor(0.3)  # SGD descends half the mean (MXNet's regression output)
+    assert solver_loss(mean_sq, 784, "sgd").item() == pytest.approx(0.15)
+    assert solver_loss(mean_sq, 784, "adam").item() == pytest.approx(0.3)
+
+    # folding the scale into the first and last layers computes the scaled network
+    enc, dec = make_autoencoder_nets((64,), 4, "mlp", (16, 8))
+    enc_f, dec_f = make_autoencoder_nets((64,), 4, "mlp", (16, 8))
+    enc_f.load_state_dict(enc.state_dict())
+    dec_f.load_state_dict(dec.state_dict())
+    _fold_input_scale(enc_f, dec_f, 5.0)
+    x = torch.rand(6, 64)
+    with torch.no_grad():
+        assert torch.allclose(enc_f(x), enc(5.0 * x), atol=1e-5)
+        assert torch.allclose(dec_f(enc_f(x)), dec(enc(5.0 * x)) / 5.0, atol=1e-5)
+
+    X = digits.flat()[:400]
+    kw = dict(hidden=(32, 16), latent=4, batch_size=50, seed=0, device="cpu", verbose=False,
+              use_cache=False, solver="sgd", lr=0.1, input_scale=5.0)
+    enc, dec, hist = pretrain_autoencoder(X, epochs=20, layerwise_epochs=2, **kw)
+    recs = [h["rec"] for h in hist if h["phase"] == "AE pretrain"]
+    assert all(np.isfinite(recs)) and recs[-1] < recs[0]
+    with torch.no_grad():  # logged in the data's own units; nets take unscaled data
+        final = reconstruction_loss(dec(enc(X)), X).item()
+    assert final == pytest.approx(recs[-1], rel=0.5), (final, recs[-1])
+    enc2, _, _ = pretrain_autoencoder(X, epochs=20, layerwise_epochs=2, **kw)
+    assert torch.equal(_weights(enc), _weights(enc2))  # deterministic
+    for bad, msg in ((dict(solver="rmsprop"), "solver must be"),
+                     (dict(loss="bce"), "needs loss='mse'"),
+                     (dict(input_scale=0.0), "input_scale must be"),
+                     (dict(input_scale=float("nan")), "input_scale must be")):
+        with pytest.raises(ValueError, match=msg):
+            pretrain_autoencoder(X, epochs=1, **{**kw, **bad})
+    with pytest.raises(ValueError, match="input_scale != 1 needs"):
+        pretrain_autoencoder(digits.X[:50], arch="conv", epochs=1, input_scale=5.0,
+                             device="cpu", verbose=False)
+    with pytest.raises(ValueError, match="pretrain_solver"):
+        AEKMeans(10, pretrain_solver="lbfgs", verbose=False).fit(digits.X[:100])
+    with pytest.raises(ValueError, match="pretrain_input_scale"):
+        AEKMeans(10, pretrain_input_scale=-1.0, verbose=False).fit(digits.X[:100])
 
 
 def test_fit_contract(fitted, digits):

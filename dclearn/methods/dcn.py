@@ -94,6 +94,8 @@ class DCN(_AEMixin, BaseClusterer):
         stage (Adam; masking-noise rate, see ``pretrain_autoencoder``).
     pretrain_layerwise_epochs : epochs per layer of the greedy layer-wise denoising stage
         that comes first (DEC, section 3.2; ``arch="mlp"`` only; 0 skips it).
+    pretrain_solver, pretrain_input_scale : ``"adam"`` and 1 (default), or DEC's
+        reference recipe, ``"sgd"`` with the data scaled by 5 (``pretrain_autoencoder``).
     batch_size : minibatch size of pretraining and clustering.
     epochs, lr : clustering phase (passes over the data, Adam learning rate).
     init_count : initial per-cluster count c_k (the centroid step's inverse step size).
@@ -109,6 +111,7 @@ class DCN(_AEMixin, BaseClusterer):
                  hidden: tuple = (128, 128, 512), latent: int = 10, loss: str = "mse",
                  pretrain_epochs: int = 120, pretrain_lr: float = 1e-3,
                  pretrain_noise: float = 0.0, pretrain_layerwise_epochs: int = 20,
+                 pretrain_solver: str = "adam", pretrain_input_scale: float = 1.0,
                  batch_size: int = 64,
                  epochs: int = 20, lr: float = 1e-3, init_count: float = 100.0,
                  n_init: int = 20, random_state: int | None = None, device: str = "auto",
@@ -123,6 +126,8 @@ class DCN(_AEMixin, BaseClusterer):
         self.pretrain_lr = pretrain_lr
         self.pretrain_noise = pretrain_noise
         self.pretrain_layerwise_epochs = pretrain_layerwise_epochs
+        self.pretrain_solver = pretrain_solver
+        self.pretrain_input_scale = pretrain_input_scale
         self.batch_size = batch_size
         self.epochs = epochs
         self.lr = lr

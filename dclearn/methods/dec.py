@@ -108,6 +108,8 @@ class DEC(_AEMixin, BaseClusterer):
         stage (Adam; masking-noise rate, see ``pretrain_autoencoder``).
     pretrain_layerwise_epochs : epochs per layer of the greedy layer-wise denoising stage
         that comes first (DEC, section 3.2; ``arch="mlp"`` only; 0 skips it).
+    pretrain_solver, pretrain_input_scale : ``"adam"`` and 1 (default), or DEC's
+        reference recipe, ``"sgd"`` with the data scaled by 5 (``pretrain_autoencoder``).
     batch_size : minibatch size of pretraining and clustering.
     lr, optimizer : clustering phase; ``"sgd"`` (momentum 0.9, the paper's) or ``"adam"``.
     max_iter : maximum clustering iterations (minibatches).
@@ -136,6 +138,7 @@ class DEC(_AEMixin, BaseClusterer):
                  hidden: tuple = (128, 128, 512), latent: int = 10, loss: str = "mse",
                  pretrain_epochs: int = 120, pretrain_lr: float = 1e-3,
                  pretrain_noise: float = 0.0, pretrain_layerwise_epochs: int = 20,
+                 pretrain_solver: str = "adam", pretrain_input_scale: float = 1.0,
                  batch_size: int = 64,
                  lr: float = 0.01, optimizer: str = "sgd", max_iter: int = 2000,
                  update_interval: int = 30, tol: float = 0.001, n_init: int = 20,
@@ -151,6 +154,8 @@ class DEC(_AEMixin, BaseClusterer):
         self.pretrain_lr = pretrain_lr
         self.pretrain_noise = pretrain_noise
         self.pretrain_layerwise_epochs = pretrain_layerwise_epochs
+        self.pretrain_solver = pretrain_solver
+        self.pretrain_input_scale = pretrain_input_scale
         self.batch_size = batch_size
         self.lr = lr
         self.optimizer = optimizer
@@ -305,6 +310,7 @@ class IDEC(DEC):
                  arch: str = "mlp", hidden: tuple = (128, 128, 512), latent: int = 10,
                  loss: str = "mse", pretrain_epochs: int = 120, pretrain_lr: float = 1e-3,
                  pretrain_noise: float = 0.0, pretrain_layerwise_epochs: int = 20,
+                 pretrain_solver: str = "adam", pretrain_input_scale: float = 1.0,
                  batch_size: int = 64, lr: float = 1e-3, optimizer: str = "adam",
                  max_iter: int = 2000, update_interval: int = 30, tol: float = 0.001,
                  n_init: int = 20, snapshot_every: int = 0, random_state: int | None = None,
@@ -314,6 +320,8 @@ class IDEC(DEC):
                          pretrain_lr=pretrain_lr,
                          pretrain_noise=pretrain_noise,
                          pretrain_layerwise_epochs=pretrain_layerwise_epochs,
+                         pretrain_solver=pretrain_solver,
+                         pretrain_input_scale=pretrain_input_scale,
                          batch_size=batch_size, lr=lr,
                          optimizer=optimizer, max_iter=max_iter,
                          update_interval=update_interval, tol=tol, n_init=n_init,

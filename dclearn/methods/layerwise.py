@@ -14,13 +14,45 @@ from torch import nn
 
 from ..train import EpochLog, adam, autocast, batch_indices, train_epochs
 
-__all__ = ["layerwise_pretrain"]
+__all__ = ["layerwise_pretrain", "make_solver", "SOLVERS"]
+
+SOLVERS = ("adam", "sgd")
+# DEC's reference solver (the authors' MXNet/Caffe pretraining of the MNIST autoencoder):
+# SGD with momentum 0.9, the learning rate divided by 10 every 20,000 steps.
+SGD_MOMENTUM, SGD_STEP, SGD_GAMMA = 0.9, 20000, 0.1
+
+
+def make_solver(params, solver: str, lr: float):
+    """``(optimizer, scheduler or None)`` for a pretraining stage.
+
+    ``"adam"``: Adam at ``lr`` (the library's default). ``"sgd"``: DEC's reference
+    solver, SGD with momentum 0.9 whose rate drops tenfold every 20,000 steps
+    (``scheduler.step()`` after every optimiser step). Each stage (every layer of the
+    greedy stage, then the fine-tuning) starts its own schedule, as in the reference.
+    """
+    if solver == "adam":
+        return adam(params, lr), None
+    if solver == "sgd":
+        opt = torch.optim.SGD(params, lr=lr, momentum=SGD_MOMENTUM)
+        return opt, torch.optim.lr_scheduler.StepLR(opt, SGD_STEP, SGD_GAMMA)
+    raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}.")
+
+
+def solver_loss(mean_sq: torch.Tensor, dim: int, solver: str) -> torch.Tensor:
+    """The loss a solver descends, from the mean squared error over a batch and features.
+
+    Adam: the mean itself. SGD: the reference's regression loss, MXNet's
+    ``LinearRegressionOutput``: half the squared error, its gradient scaled by
+    ``1 / dim`` (``dim`` regression outputs) and averaged over the batch, i.e. half
+    the mean, so that its learning rate means what it means there.
+    """
+    return mean_sq * 0.5 if solver == "sgd" else mean_sq
 
 
 def layerwise_pretrain(enc: nn.Module, dec: nn.Module, X: torch.Tensor, epochs: int,
                         noise: float, batch_size: int, lr: float, loss: str,
-                        g: torch.Generator, g_noise: torch.Generator, verbose: bool
-                        ) -> list[dict]:
+                        g: torch.Generator, g_noise: torch.Generator, verbose: bool,
+                        solver: str = "adam", log_scale: float = 1.0) -> list[dict]:
     """DEC's greedy stage: train each (encoder layer, mirror decoder layer) pair alone.
 
     Pair ``l`` maps the clean output ``h_l`` of the layers below (``h_0 = x``) to
@@ -28,6 +60,8 @@ def layerwise_pretrain(enc: nn.Module, dec: nn.Module, X: torch.Tensor, epochs: 
     (the chosen ``loss`` for the input layer) of ``g_l(drop(f_l(drop(h_l))))`` against
     ``h_l``. Activations follow the deep network: ReLU, except the embedding layer
     (linear) and the output layer (linear, or sigmoid for ``loss="bce"``).
+    ``solver`` picks the optimiser (``make_solver``; a fresh one for every pair);
+    the logged ``rec`` is divided by ``log_scale`` (the squared input scale).
     """
     from .autoencoder import reconstruction_loss  # autoencoder.py imports this module
 
@@ -48,9 +82,10 @@ def layerwise_pretrain(enc: nn.Module, dec: nn.Module, X: torch.Tensor, epochs: 
     for l in range(n_pairs):
         f, g_l = enc_lin[l], dec_lin[l]
         top, bottom = l == n_pairs - 1, l == 0
-        opt = adam([*f.parameters(), *g_l.parameters()], lr)
+        opt, sched = make_solver([*f.parameters(), *g_l.parameters()], solver, lr)
 
-        def epoch_fn(epoch: int, h=h, f=f, g_l=g_l, top=top, bottom=bottom, opt=opt) -> dict:
+        def epoch_fn(epoch: int, h=h, f=f, g_l=g_l, top=top, bottom=bottom, opt=opt,
+                     sched=sched) -> dict:
             log = EpochLog()
             for idx in batch_indices(h.shape[0], batch_size, g, dev):
                 hb = h[idx]
@@ -64,9 +99,11 @@ def layerwise_pretrain(enc: nn.Module, dec: nn.Module, X: torch.Tensor, epochs: 
                     else:
                         rec = reconstruction_loss(relu(out), hb, "mse")
                 opt.zero_grad(set_to_none=True)
-                rec.backward()
+                solver_loss(rec, hb.shape[1], solver).backward()
                 opt.step()
-                log.add(rec=rec)
+                if sched is not None:
+                    sched.step()
+                log.add(rec=rec.detach() / log_scale)
             return log.means()
 
         train_epochs(epoch_fn, epochs, desc=f"AE layer {l + 1}/{n_pairs}", verbose=verbose,
