@@ -42,7 +42,10 @@ IDEC's MNIST figures also start from) is available as an option and is what
 ``bench`` uses at paper scale (``dclearn.cli.PAPER_SCALE``): 50,000 layer-wise steps
 per layer and 100,000 fine-tuning steps of batches of 256, SGD with momentum 0.9 at
 lr 0.1 divided by 10 every 20,000 steps (``solver="sgd"``), on pixels scaled by 5
-(``input_scale=5``; the reference multiplies 0-255 pixels by 0.02).
+(``input_scale=5``; the reference multiplies 0-255 pixels by 0.02). Measured on
+MNIST, seed 0 (2 CPU threads, 72 minutes): AE + k-means 0.825, against 0.748 with 20
+Adam layer-wise epochs per layer and 200 end-to-end ones, although it reconstructs
+worse (0.0114 against 0.0076 mean squared error).
 
 ``pretrain_autoencoder`` keeps its results in an in-process cache keyed by a cheap
 fingerprint of the data, the configuration and the seed: DEC, IDEC and DCN fitted
