@@ -97,8 +97,8 @@ def test_dec_reference_solver_and_input_scale(digits):
     assert sched.step_size == 20000 and sched.gamma == pytest.approx(0.1)
     assert make_solver([w], "adam", 1e-3)[1] is None
     mean_sq = torch.tensor(0.3)  # SGD descends half the mean (MXNet's regression output)
-    assert solver_loss(mean_sq, 784, "sgd").item() == pytest.approx(0.15)
-    assert solver_loss(mean_sq, 784, "adam").item() == pytest.approx(0.3)
+    assert solver_loss(mean_sq, "sgd").item() == pytest.approx(0.15)
+    assert solver_loss(mean_sq, "adam").item() == pytest.approx(0.3)
 
     # folding the scale into the first and last layers computes the scaled network
     enc, dec = make_autoencoder_nets((64,), 4, "mlp", (16, 8))

@@ -155,8 +155,8 @@ def pretrain_autoencoder(X: torch.Tensor, *, arch: str = "mlp", latent: int = 10
         output), so the stacked layers compute exactly what they were trained to.
     solver : ``"adam"`` (Adam at ``lr``, the default) or ``"sgd"``, the solver of DEC's
         reference pretraining (``layerwise.make_solver``: SGD, momentum 0.9, ``lr``
-        divided by 10 every 20,000 steps, descending half the squared error summed over
-        the features; ``loss="mse"`` only).
+        divided by 10 every 20,000 steps, descending half the mean squared error as
+        MXNet's regression output does; ``loss="mse"`` only).
     input_scale : train on ``input_scale * X`` (DEC's reference code feeds MNIST pixels
         times 0.02, i.e. ``5 * X`` for pixels in [0, 1]; with SGD the scale sets the
         effective step size). After training the scale is folded into the first encoder
@@ -230,7 +230,6 @@ def pretrain_autoencoder(X: torch.Tensor, *, arch: str = "mlp", latent: int = 10
     enc, dec = enc.to(dev), dec.to(dev)
     params = [*enc.parameters(), *dec.parameters()]
     opt, sched = make_solver(params, solver, lr)
-    dim = X[0].numel()
     g = make_generator(seed, "cpu")
     g_noise = make_generator(int(seed) + 1, dev)
     n, bs = X.shape[0], int(batch_size)
@@ -246,7 +245,7 @@ def pretrain_autoencoder(X: torch.Tensor, *, arch: str = "mlp", latent: int = 10
             with autocast(dev):
                 rec = reconstruction_loss(dec(enc(xin)), xb, loss)
             opt.zero_grad(set_to_none=True)
-            solver_loss(rec, dim, solver).backward()
+            solver_loss(rec, solver).backward()
             opt.step()
             if sched is not None:
                 sched.step()
