@@ -8,12 +8,11 @@ from sklearn.exceptions import NotFittedError
 from dclearn import evaluate
 from dclearn.methods.autoencoder import (
     AEKMeans,
-    _fold_input_scale,
     clear_pretrain_cache,
     pretrain_autoencoder,
     reconstruction_loss,
 )
-from dclearn.methods.layerwise import make_solver, solver_loss
+from dclearn.methods.layerwise import fold_input_scale, make_solver, solver_loss
 from dclearn.nets import make_autoencoder_nets
 
 SMALL = dict(hidden=(32, 32, 64), pretrain_epochs=2, pretrain_layerwise_epochs=1,
@@ -105,7 +104,7 @@ def test_dec_reference_solver_and_input_scale(digits):
     enc_f, dec_f = make_autoencoder_nets((64,), 4, "mlp", (16, 8))
     enc_f.load_state_dict(enc.state_dict())
     dec_f.load_state_dict(dec.state_dict())
-    _fold_input_scale(enc_f, dec_f, 5.0)
+    fold_input_scale(enc_f, dec_f, 5.0)
     x = torch.rand(6, 64)
     with torch.no_grad():
         assert torch.allclose(enc_f(x), enc(5.0 * x), atol=1e-5)

@@ -79,7 +79,7 @@ from ..train import (
 )
 from .base import BaseClusterer
 from .kmeans import assign_clusters, kmeans, squared_distances
-from .layerwise import SOLVERS, layerwise_pretrain, make_solver, solver_loss
+from .layerwise import SOLVERS, fold_input_scale, layerwise_pretrain, make_solver, solver_loss
 
 __all__ = ["pretrain_autoencoder", "reconstruction_loss", "clear_pretrain_cache",
            "AEKMeans", "PRETRAIN_DEFAULTS"]
@@ -263,27 +263,12 @@ def pretrain_autoencoder(X: torch.Tensor, *, arch: str = "mlp", latent: int = 10
     enc.eval()
     dec.eval()
     if scale != 1.0:
-        _fold_input_scale(enc, dec, scale)
+        fold_input_scale(enc, dec, scale)
     if use_cache:
         _CACHE[key] = (copy.deepcopy(enc), copy.deepcopy(dec), copy.deepcopy(history))
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
     return enc, dec, history
-
-
-@torch.no_grad()
-def _fold_input_scale(enc: nn.Module, dec: nn.Module, scale: float) -> None:
-    """Make nets trained on ``scale * x`` take and return ``x``: ``f(x) = f_s(scale x)``.
-
-    The first encoder layer is linear in its input, so multiplying its weights by
-    ``scale`` absorbs the input scaling; the decoder ends in a linear layer, so dividing
-    its weights and bias by ``scale`` returns reconstructions in the unscaled units.
-    """
-    first = next(m for m in enc.modules() if isinstance(m, nn.Linear))
-    last = [m for m in dec.modules() if isinstance(m, nn.Linear)][-1]
-    first.weight.mul_(scale)
-    last.weight.div_(scale)
-    last.bias.div_(scale)
 
 
 class _AEMixin:

@@ -4,7 +4,9 @@ The first stage of ``autoencoder.pretrain_autoencoder`` (and of DEN's pretrainin
 each encoder layer and its mirror decoder layer are trained alone, as a
 one-hidden-layer denoising autoencoder of the clean output of the layers below
 (Vincent et al. 2010's stacked denoising autoencoders), before the whole stack is
-fine-tuned end to end.
+fine-tuned end to end. Also the pieces of DEC's reference pretraining recipe that
+both stages share: its SGD solver (``make_solver``, ``solver_loss``) and the folding
+of its input scale into the trained networks (``fold_input_scale``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from torch import nn
 
 from ..train import EpochLog, adam, autocast, batch_indices, train_epochs
 
-__all__ = ["layerwise_pretrain", "make_solver", "SOLVERS"]
+__all__ = ["layerwise_pretrain", "make_solver", "solver_loss", "fold_input_scale", "SOLVERS"]
 
 SOLVERS = ("adam", "sgd")
 # DEC's reference solver (the authors' MXNet/Caffe pretraining of the MNIST autoencoder):
@@ -49,6 +51,21 @@ def solver_loss(mean_sq: torch.Tensor, solver: str) -> torch.Tensor:
     """
     return mean_sq * 0.5 if solver == "sgd" else mean_sq
 
+
+
+@torch.no_grad()
+def fold_input_scale(enc: nn.Module, dec: nn.Module, scale: float) -> None:
+    """Make nets trained on ``scale * x`` take and return ``x``: ``f(x) = f_s(scale x)``.
+
+    The first encoder layer is linear in its input, so multiplying its weights by
+    ``scale`` absorbs the input scaling; the decoder ends in a linear layer, so dividing
+    its weights and bias by ``scale`` returns reconstructions in the unscaled units.
+    """
+    first = next(m for m in enc.modules() if isinstance(m, nn.Linear))
+    last = [m for m in dec.modules() if isinstance(m, nn.Linear)][-1]
+    first.weight.mul_(scale)
+    last.weight.div_(scale)
+    last.bias.div_(scale)
 
 def layerwise_pretrain(enc: nn.Module, dec: nn.Module, X: torch.Tensor, epochs: int,
                         noise: float, batch_size: int, lr: float, loss: str,
