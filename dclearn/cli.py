@@ -54,6 +54,9 @@ METHODS: dict[str, tuple[str, str, dict]] = {
 _PAPER_AE = dict(hidden=(500, 500, 2000), batch_size=256, pretrain_layerwise_epochs=183,
                  pretrain_epochs=366, pretrain_solver="sgd", pretrain_lr=0.1,
                  pretrain_input_scale=5.0)
+_PAPER_VAE = dict(hidden=(500, 500, 2000), pretrain_batch_size=256,
+                  pretrain_layerwise_epochs=183, pretrain_epochs=366, pretrain_solver="sgd",
+                  pretrain_lr=0.1, pretrain_input_scale=5.0, batch_size=100, epochs=300)
 PAPER_SCALE: dict[str, dict] = {
     "aekmeans": _PAPER_AE,
     "dec": {**_PAPER_AE, "update_interval": 140, "max_iter": 20000},
@@ -65,11 +68,11 @@ PAPER_SCALE: dict[str, dict] = {
     # of 100, dropout 0.1); no entry.
     # IMSAT: the authors' MNIST settings (Hu et al. 2017, section 4 and their code)
     "imsat": dict(lam=0.1, xi=10.0, eps_scale=0.25, n_epochs=50),
-    # VaDE / DGG: the paper's network, batches of 100, pretraining batches of 256
-    "vade": dict(hidden=(500, 500, 2000), pretrain_batch_size=256, batch_size=100,
-                 pretrain_epochs=50, epochs=300),
-    "dgg": dict(hidden=(500, 500, 2000), pretrain_batch_size=256, batch_size=100,
-                pretrain_epochs=50, epochs=300),
+    # VaDE / DGG: the network VaDE shares with DEC, pretrained by the same DEC recipe (its
+    # Bernoulli decoder trained by cross-entropy against the unscaled pixels), then the
+    # paper's batches of 100 for 300 epochs
+    "vade": _PAPER_VAE,
+    "dgg": _PAPER_VAE,
 }
 PAPER_SCALE_DATASETS = ("mnist", "mnist_test", "fashion_mnist")
 

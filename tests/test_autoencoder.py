@@ -98,6 +98,8 @@ def test_dec_reference_solver_and_input_scale(digits):
     mean_sq = torch.tensor(0.3)  # SGD descends half the mean (MXNet's regression output)
     assert solver_loss(mean_sq, "sgd").item() == pytest.approx(0.15)
     assert solver_loss(mean_sq, "adam").item() == pytest.approx(0.3)
+    # cross-entropy: the mean itself (MXNet's logistic output, gradient (p - x) / D)
+    assert solver_loss(mean_sq, "sgd", "bce").item() == pytest.approx(0.3)
 
     # folding the scale into the first and last layers computes the scaled network
     enc, dec = make_autoencoder_nets((64,), 4, "mlp", (16, 8))
@@ -109,6 +111,14 @@ def test_dec_reference_solver_and_input_scale(digits):
     with torch.no_grad():
         assert torch.allclose(enc_f(x), enc(5.0 * x), atol=1e-5)
         assert torch.allclose(dec_f(enc_f(x)), dec(enc(5.0 * x)) / 5.0, atol=1e-5)
+    # a sigmoid decoder (bce) is trained against unscaled data: only the input is folded
+    enc, dec = make_autoencoder_nets((64,), 4, "mlp", (16, 8), out_act="sigmoid")
+    enc_f, dec_f = make_autoencoder_nets((64,), 4, "mlp", (16, 8), out_act="sigmoid")
+    enc_f.load_state_dict(enc.state_dict())
+    dec_f.load_state_dict(dec.state_dict())
+    fold_input_scale(enc_f, dec_f, 5.0, output=False)
+    with torch.no_grad():
+        assert torch.allclose(dec_f(enc_f(x)), dec(enc(5.0 * x)), atol=1e-5)
 
     X = digits.flat()[:400]
     kw = dict(hidden=(32, 16), latent=4, batch_size=50, seed=0, device="cpu", verbose=False,
@@ -122,7 +132,6 @@ def test_dec_reference_solver_and_input_scale(digits):
     enc2, _, _ = pretrain_autoencoder(X, epochs=20, layerwise_epochs=2, **kw)
     assert torch.equal(_weights(enc), _weights(enc2))  # deterministic
     for bad, msg in ((dict(solver="rmsprop"), "solver must be"),
-                     (dict(loss="bce"), "needs loss='mse'"),
                      (dict(input_scale=0.0), "input_scale must be"),
                      (dict(input_scale=float("nan")), "input_scale must be")):
         with pytest.raises(ValueError, match=msg):
@@ -130,6 +139,16 @@ def test_dec_reference_solver_and_input_scale(digits):
     with pytest.raises(ValueError, match="input_scale != 1 needs"):
         pretrain_autoencoder(digits.X[:50], arch="conv", epochs=1, input_scale=5.0,
                              device="cpu", verbose=False)
+    # the same recipe with a sigmoid decoder and cross-entropy (VaDE's Bernoulli decoder)
+    enc, dec, hist = pretrain_autoencoder(X, epochs=20, layerwise_epochs=2,
+                                          **{**kw, "loss": "bce"})
+    recs = [h["rec"] for h in hist if h["phase"] == "AE pretrain"]
+    assert all(np.isfinite(recs)) and recs[-1] < recs[0]
+    with torch.no_grad():  # the nets take unscaled data and return values in [0, 1]
+        out = dec(enc(X))
+        final = reconstruction_loss(out, X, "bce").item()
+    assert 0.0 <= out.min() and out.max() <= 1.0
+    assert final == pytest.approx(recs[-1], rel=0.2), (final, recs[-1])
     with pytest.raises(ValueError, match="pretrain_solver"):
         AEKMeans(10, pretrain_solver="lbfgs", verbose=False).fit(digits.X[:100])
     with pytest.raises(ValueError, match="pretrain_input_scale"):

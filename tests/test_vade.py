@@ -187,10 +187,32 @@ def test_errors(vade, digits):
                    dict(collapse_fraction=0.0), dict(pretrain_epochs=-1), dict(latent=0),
                    dict(pretrain_layerwise_epochs=-1),
                    dict(likelihood="poisson"), dict(arch="rnn"), dict(n_init=0),
-                   dict(pretrain_batch_size=0), dict(logvar_init=float("nan"))):
+                   dict(pretrain_batch_size=0), dict(logvar_init=float("nan")),
+                   dict(pretrain_solver="lbfgs"), dict(pretrain_input_scale=0.0),
+                   dict(arch="conv", pretrain_input_scale=5.0)):
         with pytest.raises(ValueError):
             VaDE(10, verbose=False, **params).fit(digits.X[:100])
     assert VaDE().get_params()["n_clusters"] == 10
+
+
+def test_reference_pretraining_recipe(digits):
+    """DEC's SGD recipe on scaled data feeds VaDE's Bernoulli decoder (unscaled output)."""
+    from dclearn.methods.autoencoder import pretrain_autoencoder
+
+    kw = dict(SMALL, pretrain_epochs=4, epochs=1)
+    est = VaDE(10, random_state=0, device="cpu", verbose=False, pretrain_solver="sgd",
+               pretrain_lr=0.1, pretrain_input_scale=5.0, **kw).fit(digits.X)
+    recs = [h["rec"] for h in est.history_ if h.get("phase") == "AE pretrain"]
+    assert len(recs) == 4 and np.all(np.isfinite(recs)) and recs[-1] < recs[0]
+    # the pretrained encoder (from the cache) takes unscaled data once the scale is folded
+    enc, _, _ = pretrain_autoencoder(
+        digits.X, latent=10, hidden=SMALL["hidden"], epochs=4, batch_size=128, lr=0.1,
+        loss="bce", layerwise_epochs=1, solver="sgd", input_scale=5.0, seed=est.seed_,
+        device="cpu", verbose=False)
+    with torch.no_grad():
+        Z = enc(digits.X)
+    assert Z.abs().max() < 1e3 and torch.isfinite(Z).all()
+    assert est.labels_.shape == (1797,) and len(np.unique(est.init_labels_)) > 1
 
 
 # --- collapse guard ---------------------------------------------------------------------

@@ -155,15 +155,18 @@ def pretrain_autoencoder(X: torch.Tensor, *, arch: str = "mlp", latent: int = 10
         output), so the stacked layers compute exactly what they were trained to.
     solver : ``"adam"`` (Adam at ``lr``, the default) or ``"sgd"``, the solver of DEC's
         reference pretraining (``layerwise.make_solver``: SGD, momentum 0.9, ``lr``
-        divided by 10 every 20,000 steps, descending half the mean squared error as
-        MXNet's regression output does; ``loss="mse"`` only).
+        divided by 10 every 20,000 steps, descending the loss of MXNet's output layers,
+        ``layerwise.solver_loss``: half the mean squared error, or the mean
+        cross-entropy for ``loss="bce"``).
     input_scale : train on ``input_scale * X`` (DEC's reference code feeds MNIST pixels
         times 0.02, i.e. ``5 * X`` for pixels in [0, 1]; with SGD the scale sets the
-        effective step size). After training the scale is folded into the first encoder
-        layer (weights times ``input_scale``) and the last decoder layer (weights and
-        bias divided by it), so the returned networks take and give back unscaled data
-        and compute exactly what was trained. ``loss="mse"`` and ``arch="mlp"`` only;
-        the logged ``rec`` is in the unscaled units.
+        effective step size). With ``loss="mse"`` the target is the scaled input too;
+        with ``loss="bce"`` the sigmoid output reconstructs the unscaled ``X``. After
+        training the scale is folded into the first encoder layer (weights times
+        ``input_scale``) and, for ``"mse"``, the last decoder layer (weights and bias
+        divided by it), so the returned networks take and give back unscaled data and
+        compute exactly what was trained (``layerwise.fold_input_scale``).
+        ``arch="mlp"`` only; the logged ``rec`` is in the unscaled units.
     seed : seeds the weight initialisation and the batch order.
 
     Weights start from Glorot uniform with zero biases (``nets.glorot_init_``), the
@@ -199,13 +202,11 @@ def pretrain_autoencoder(X: torch.Tensor, *, arch: str = "mlp", latent: int = 10
         raise ValueError("layer-wise pretraining (layerwise_epochs > 0) needs arch='mlp'.")
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}.")
-    if solver == "sgd" and loss != "mse":
-        raise ValueError("solver='sgd' (DEC's reference solver) needs loss='mse'.")
     if not (math.isfinite(input_scale) and input_scale > 0):
         raise ValueError(f"input_scale must be a positive number, got {input_scale!r}.")
-    if input_scale != 1.0 and (loss != "mse" or arch != "mlp"):
-        raise ValueError("input_scale != 1 needs loss='mse' and arch='mlp' (the scale is "
-                         "folded into linear first and last layers).")
+    if input_scale != 1.0 and arch != "mlp":
+        raise ValueError("input_scale != 1 needs arch='mlp' (the scale is folded into the "
+                         "first linear layer).")
     dev = get_device(device)
     hidden = tuple(int(h) for h in hidden)
     key = (_fingerprint(X), arch, int(latent), hidden, int(epochs), int(batch_size),
@@ -220,7 +221,9 @@ def pretrain_autoencoder(X: torch.Tensor, *, arch: str = "mlp", latent: int = 10
     scale = float(input_scale)
     if scale != 1.0:
         X = X * scale
-    log_scale = scale * scale
+    # squared errors are logged in unscaled units; the sigmoid decoder ("bce") is
+    # trained against the unscaled data
+    log_div, target_div = (scale * scale, 1.0) if loss == "mse" else (1.0, scale)
     with torch.random.fork_rng(devices=[]):  # weights depend on `seed` only
         torch.manual_seed(int(seed))
         enc, dec = make_autoencoder_nets(X.shape[1:], int(latent), arch, hidden,
@@ -243,27 +246,27 @@ def pretrain_autoencoder(X: torch.Tensor, *, arch: str = "mlp", latent: int = 10
                 keep = torch.rand(xb.shape, generator=g_noise, device=dev) >= noise
                 xin = xb * keep / (1.0 - noise)
             with autocast(dev):
-                rec = reconstruction_loss(dec(enc(xin)), xb, loss)
+                rec = reconstruction_loss(dec(enc(xin)), xb / target_div, loss)
             opt.zero_grad(set_to_none=True)
-            solver_loss(rec, solver).backward()
+            solver_loss(rec, solver, loss).backward()
             opt.step()
             if sched is not None:
                 sched.step()
-            log.add(rec=rec.detach() / log_scale)
+            log.add(rec=rec.detach() / log_div)
         return log.means()
 
     history: list[dict] = []
     if layerwise_epochs:
         history = layerwise_pretrain(enc, dec, X, int(layerwise_epochs), float(layerwise_noise),
                                      bs, float(lr), loss, g, g_noise, verbose, solver=solver,
-                                     log_scale=log_scale)
+                                     input_scale=scale)
     enc.train()
     dec.train()
     train_epochs(epoch_fn, int(epochs), desc="AE pretrain", verbose=verbose, history=history)
     enc.eval()
     dec.eval()
     if scale != 1.0:
-        fold_input_scale(enc, dec, scale)
+        fold_input_scale(enc, dec, scale, output=loss == "mse")
     if use_cache:
         _CACHE[key] = (copy.deepcopy(enc), copy.deepcopy(dec), copy.deepcopy(history))
         while len(_CACHE) > _CACHE_SIZE:

@@ -40,37 +40,46 @@ def make_solver(params, solver: str, lr: float):
     raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}.")
 
 
-def solver_loss(mean_sq: torch.Tensor, solver: str) -> torch.Tensor:
-    """The loss a solver descends, from the mean squared error over a batch and features.
+def solver_loss(rec: torch.Tensor, solver: str, loss: str = "mse") -> torch.Tensor:
+    """The loss a solver descends, from the mean reconstruction error of a batch.
 
-    Adam: the mean itself. SGD: the reference's regression loss, MXNet's
-    ``LinearRegressionOutput``: half the squared error, its gradient scaled by one
-    over the number of outputs and averaged over the batch, i.e. half the mean, so
-    that its learning rate means what it means there. (Half the *sum* over the 784
-    pixels diverged at lr 0.1 within the first epoch.)
+    ``rec`` is the mean over the batch and the features of the squared error
+    (``loss="mse"``) or of the binary cross-entropy (``loss="bce"``). Adam: ``rec``
+    itself. SGD: the loss of the reference's output layers, whose gradient with
+    respect to each output is ``(output - target) / n_outputs``, averaged over the
+    batch, so that a learning rate means what it means there: for MXNet's
+    ``LinearRegressionOutput`` (squared error) that is half the mean, for
+    ``LogisticRegressionOutput`` (sigmoid and cross-entropy) the mean itself.
+    (Half the *sum* over the 784 pixels diverged at lr 0.1 within the first epoch.)
     """
-    return mean_sq * 0.5 if solver == "sgd" else mean_sq
-
+    if solver == "sgd" and loss == "mse":
+        return rec * 0.5
+    return rec
 
 
 @torch.no_grad()
-def fold_input_scale(enc: nn.Module, dec: nn.Module, scale: float) -> None:
-    """Make nets trained on ``scale * x`` take and return ``x``: ``f(x) = f_s(scale x)``.
+def fold_input_scale(enc: nn.Module, dec: nn.Module, scale: float, output: bool = True) -> None:
+    """Make nets trained on ``scale * x`` take ``x``: ``f(x) = f_s(scale x)``.
 
     The first encoder layer is linear in its input, so multiplying its weights by
-    ``scale`` absorbs the input scaling; the decoder ends in a linear layer, so dividing
-    its weights and bias by ``scale`` returns reconstructions in the unscaled units.
+    ``scale`` absorbs the input scaling. With ``output=True`` (a linear decoder that was
+    trained to give back ``scale * x``) the last decoder layer's weights and bias are
+    divided by ``scale`` so that reconstructions come back in the unscaled units; a
+    sigmoid decoder (``loss="bce"``) was trained against the unscaled ``x`` already and
+    is left as it is (``output=False``).
     """
     first = next(m for m in enc.modules() if isinstance(m, nn.Linear))
-    last = [m for m in dec.modules() if isinstance(m, nn.Linear)][-1]
     first.weight.mul_(scale)
-    last.weight.div_(scale)
-    last.bias.div_(scale)
+    if output:
+        last = [m for m in dec.modules() if isinstance(m, nn.Linear)][-1]
+        last.weight.div_(scale)
+        last.bias.div_(scale)
+
 
 def layerwise_pretrain(enc: nn.Module, dec: nn.Module, X: torch.Tensor, epochs: int,
                         noise: float, batch_size: int, lr: float, loss: str,
                         g: torch.Generator, g_noise: torch.Generator, verbose: bool,
-                        solver: str = "adam", log_scale: float = 1.0) -> list[dict]:
+                        solver: str = "adam", input_scale: float = 1.0) -> list[dict]:
     """DEC's greedy stage: train each (encoder layer, mirror decoder layer) pair alone.
 
     Pair ``l`` maps the clean output ``h_l`` of the layers below (``h_0 = x``) to
@@ -78,8 +87,10 @@ def layerwise_pretrain(enc: nn.Module, dec: nn.Module, X: torch.Tensor, epochs: 
     (the chosen ``loss`` for the input layer) of ``g_l(drop(f_l(drop(h_l))))`` against
     ``h_l``. Activations follow the deep network: ReLU, except the embedding layer
     (linear) and the output layer (linear, or sigmoid for ``loss="bce"``).
-    ``solver`` picks the optimiser (``make_solver``; a fresh one for every pair);
-    the logged ``rec`` is divided by ``log_scale`` (the squared input scale).
+    ``solver`` picks the optimiser (``make_solver``; a fresh one for every pair).
+    ``X`` is the training input, already multiplied by ``input_scale``: squared errors
+    are logged divided by ``input_scale ** 2`` (unscaled units), and the input layer's
+    sigmoid output (``loss="bce"``) is trained against the unscaled ``X / input_scale``.
     """
     from .autoencoder import reconstruction_loss  # autoencoder.py imports this module
 
@@ -101,9 +112,11 @@ def layerwise_pretrain(enc: nn.Module, dec: nn.Module, X: torch.Tensor, epochs: 
         f, g_l = enc_lin[l], dec_lin[l]
         top, bottom = l == n_pairs - 1, l == 0
         opt, sched = make_solver([*f.parameters(), *g_l.parameters()], solver, lr)
+        pair_loss = loss if bottom else "mse"
+        log_div = 1.0 if pair_loss == "bce" else input_scale ** 2
 
         def epoch_fn(epoch: int, h=h, f=f, g_l=g_l, top=top, bottom=bottom, opt=opt,
-                     sched=sched) -> dict:
+                     sched=sched, pair_loss=pair_loss, log_div=log_div) -> dict:
             log = EpochLog()
             for idx in batch_indices(h.shape[0], batch_size, g, dev):
                 hb = h[idx]
@@ -111,17 +124,16 @@ def layerwise_pretrain(enc: nn.Module, dec: nn.Module, X: torch.Tensor, epochs: 
                     code = f(drop(hb))
                     code = code if top else relu(code)
                     out = g_l(drop(code))
-                    if bottom:
-                        out = torch.sigmoid(out) if loss == "bce" else out
-                        rec = reconstruction_loss(out, hb, loss)
+                    if bottom and loss == "bce":
+                        rec = reconstruction_loss(torch.sigmoid(out), hb / input_scale, "bce")
                     else:
-                        rec = reconstruction_loss(relu(out), hb, "mse")
+                        rec = reconstruction_loss(out if bottom else relu(out), hb, "mse")
                 opt.zero_grad(set_to_none=True)
-                solver_loss(rec, solver).backward()
+                solver_loss(rec, solver, pair_loss).backward()
                 opt.step()
                 if sched is not None:
                     sched.step()
-                log.add(rec=rec.detach() / log_scale)
+                log.add(rec=rec.detach() / log_div)
             return log.means()
 
         train_epochs(epoch_fn, epochs, desc=f"AE layer {l + 1}/{n_pairs}", verbose=verbose,

@@ -70,6 +70,7 @@ from ..train import (
 from .autoencoder import pretrain_autoencoder
 from .base import BaseClusterer
 from .gmm import fit_diag_gmm
+from .layerwise import SOLVERS
 from .vae import VAENet, _VAEMixin, log_likelihood
 
 __all__ = ["VaDE", "ClusterCollapseWarning", "ClusterCollapseError", "responsibilities",
@@ -217,6 +218,11 @@ class VaDE(_VAEMixin, BaseClusterer):
         ``pretrain_batch_size``; ``pretrain_epochs=0`` starts from random networks).
     pretrain_layerwise_epochs : epochs per layer of the greedy layer-wise denoising stage
         that comes before it (DEC's, as in chapter 02; ``arch="mlp"`` only; 0 skips it).
+    pretrain_solver, pretrain_input_scale : ``"adam"`` and 1 (default), or DEC's
+        reference recipe for the d-500-500-2000-10 network VaDE shares with DEC:
+        ``"sgd"`` (momentum 0.9, lr divided by 10 every 20,000 steps) on the data scaled
+        by 5 (see ``pretrain_autoencoder``; the Bernoulli decoder is then trained against
+        the unscaled data and the scale folded into the first encoder layer).
     epochs, batch_size, lr, lr_decay, decay_every : VaDE training with Adam; the
         learning rate is multiplied by ``lr_decay`` every ``decay_every`` epochs
         (the paper: lr 0.002, decay 0.9 every 10 epochs, batch 100, 300 epochs on MNIST).
@@ -262,7 +268,8 @@ class VaDE(_VAEMixin, BaseClusterer):
                  hidden: tuple = (128, 128, 512), arch: str = "mlp",
                  likelihood: str = "bernoulli", pretrain_epochs: int = 200,
                  pretrain_lr: float = 1e-3, pretrain_batch_size: int = 64,
-                 pretrain_layerwise_epochs: int = 20, epochs: int = 50, batch_size: int = 64,
+                 pretrain_layerwise_epochs: int = 20, pretrain_solver: str = "adam",
+                 pretrain_input_scale: float = 1.0, epochs: int = 50, batch_size: int = 64,
                  lr: float = 2e-3, lr_decay: float = 0.9, decay_every: int = 10,
                  logvar_init: float = -4.0, n_init: int = 10, collapse_fraction: float = 0.9,
                  on_collapse: str = "warn", random_state: int | None = None,
@@ -276,6 +283,8 @@ class VaDE(_VAEMixin, BaseClusterer):
         self.pretrain_lr = pretrain_lr
         self.pretrain_batch_size = pretrain_batch_size
         self.pretrain_layerwise_epochs = pretrain_layerwise_epochs
+        self.pretrain_solver = pretrain_solver
+        self.pretrain_input_scale = pretrain_input_scale
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -296,7 +305,13 @@ class VaDE(_VAEMixin, BaseClusterer):
                              decay_every=self.decay_every, n_init=self.n_init)
         self._check_nonnegative(pretrain_epochs=self.pretrain_epochs,
                                 pretrain_layerwise_epochs=self.pretrain_layerwise_epochs)
-        self._check_positive(pretrain_batch_size=self.pretrain_batch_size)
+        self._check_positive(pretrain_batch_size=self.pretrain_batch_size,
+                             pretrain_input_scale=self.pretrain_input_scale)
+        if self.pretrain_solver not in SOLVERS:
+            raise ValueError(f"pretrain_solver must be one of {SOLVERS}, got "
+                             f"{self.pretrain_solver!r}.")
+        if float(self.pretrain_input_scale) != 1.0 and self.arch != "mlp":
+            raise ValueError("pretrain_input_scale != 1 needs arch='mlp'.")
         for name in ("pretrain_epochs", "pretrain_batch_size", "pretrain_layerwise_epochs",
                      "decay_every", "n_init"):
             v = getattr(self, name)
@@ -329,6 +344,7 @@ class VaDE(_VAEMixin, BaseClusterer):
             lr=float(self.pretrain_lr),
             loss="bce" if self.likelihood == "bernoulli" else "mse",
             layerwise_epochs=int(self.pretrain_layerwise_epochs) if self.arch == "mlp" else 0,
+            solver=self.pretrain_solver, input_scale=float(self.pretrain_input_scale),
             seed=self.seed_, device=self.device_, verbose=self.verbose)
         self.history_.extend(hist)
         _copy_encoder(enc, net.encoder, int(self.latent))
