@@ -233,29 +233,18 @@ class VaDE(_VAEMixin, BaseClusterer):
 
     Defaults (chosen without labels, for a 1-thread CPU on digits): pretraining with
     20 layer-wise epochs per layer, then 200 end-to-end epochs of batches of 64 (Adam
-    1e-3, BCE loss; chapter 02 uses 120); VaDE training 50 epochs of batches of 64 at
-    lr 2e-3 decayed by 0.9 every 10 epochs. Measured on digits (1 thread), seeds 0-4:
-    ACC 0.801 / NMI 0.802 on average, from GMM initialisations at ACC 0.755 (0.737
-    0.762 0.759 0.730 0.787 -> 0.773 0.796 0.822 0.753 0.860); with end-to-end
-    pretraining only, 0.793 from 0.762. The issue's target of 0.85 is not reached.
-    The GMM step is where points are lost: k-means (10 restarts) on the same pretrained
-    embedding scores 0.803 on average (0.767 0.796 0.816 0.814 0.824), and EM, started
-    from such a k-means partition, raises the likelihood while drifting to 0.755;
-    training then wins back most of it.
-    On MNIST (``bench --dataset mnist``: the paper's network, 20 layer-wise epochs per
-    layer then 50 end to end, the paper's 300 epochs), seed 0: ACC 0.653 / NMI 0.729
-    from a GMM start at 0.587 (paper 0.945); the layer-wise stage that helps on digits
-    leaves an MNIST embedding that clusters worse, as in chapter 02 (AE + k-means 0.748
-    against 0.833 end to end). An earlier build, end-to-end pretraining with torch's
-    default initialisation, reached 0.797.
-    The figures below were measured with end-to-end pretraining only. The
-    GMM on the pretrained embedding has many near-equal optima (EM from different
-    k-means starts: ACC 0.67-0.87 at nearly the same likelihood) and training moves
-    the labels by -1 to +3 points from where the initialisation puts them; a larger lr
-    (5e-3) made it worse (0.73). Training longer does not move them either: with the
-    paper's 300 epochs (seeds 0-2) the loss (-ELBO) keeps falling, 23.7 -> 22.8 nats
-    from epoch 50 to 300, while ACC stays put (0.751 -> 0.747, 0.798 -> 0.803,
-    0.753 -> 0.758), so the 50-epoch default loses nothing.
+    1e-3, BCE loss); VaDE training 50 epochs of batches of 64 at lr 2e-3 decayed by
+    0.9 every 10 epochs. Measured on digits (1 thread), seeds 0-4: ACC 0.801 / NMI
+    0.802 on average from GMM starts at 0.755; the issue's target of 0.85 is not
+    reached. The GMM step is where points are lost: k-means on the same embedding
+    scores 0.803, EM started from it raises the likelihood while drifting to 0.755
+    (near-equal optima at ACC 0.67-0.87 from different k-means starts), and training
+    wins most of it back. Neither a larger lr (5e-3: 0.73) nor the paper's 300 epochs
+    changed that (both measured with end-to-end pretraining only; 300 epochs, seeds
+    0-2: the -ELBO falls from 23.7 to 22.8 nats, ACC moves by at most 0.5 points).
+    On MNIST (``bench --dataset mnist``), seed 0, with the earlier paper-scale
+    pretraining (20 Adam layer-wise epochs per layer, then 50 end to end) and the
+    paper's 300 epochs: ACC 0.653 / NMI 0.729 from a GMM start at 0.587 (paper 0.945).
 
     Fitted attributes: ``net_`` (``VAENet``), ``weights_`` (pi, K), ``means_`` (K, d),
     ``variances_`` (K, d), ``init_labels_`` (the GMM's labels before training),
