@@ -207,3 +207,35 @@ def test_quality_on_digits(digits):
     # to end only: 0.788). The threshold sits below seed 0 with a margin for other CPUs.
     est = AEKMeans(10, random_state=0, device="cpu", verbose=False).fit(digits.X)
     assert evaluate(digits.y, est.labels_)["acc"] > 0.79
+
+
+def test_pretraining_kept_on_disk(digits, tmp_path, monkeypatch):
+    """With DCLEARN_PRETRAIN_CACHE set, a later process gets the pretraining without training."""
+    import dclearn.methods.autoencoder as ae
+
+    X = digits.flat()[:300]
+    kw = dict(hidden=(32, 16), latent=4, epochs=3, batch_size=50, layerwise_epochs=1,
+              seed=3, device="cpu", verbose=False)
+    monkeypatch.setenv("DCLEARN_PRETRAIN_CACHE", str(tmp_path / "store"))
+    clear_pretrain_cache()
+    enc, dec, hist = pretrain_autoencoder(X, **kw)
+    assert len(list((tmp_path / "store").glob("ae-*.pt"))) == 1
+    clear_pretrain_cache()  # as in a new process: only the disk is left
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained again instead of reading the stored result")
+
+    monkeypatch.setattr(ae, "train_epochs", no_training)
+    monkeypatch.setattr(ae, "layerwise_pretrain", no_training)
+    enc2, dec2, hist2 = pretrain_autoencoder(X, **kw)
+    assert torch.equal(_weights(enc), _weights(enc2)) and hist2 == hist
+    with torch.no_grad():
+        assert torch.equal(dec(enc(X)), dec2(enc2(X)))
+    assert not enc2.training and not dec2.training
+    with pytest.raises(AssertionError, match="trained again"):  # another seed: a new key
+        pretrain_autoencoder(X, **{**kw, "seed": 4})
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("DCLEARN_PRETRAIN_CACHE", str(tmp_path / "file"))
+    with pytest.raises(ValueError, match="DCLEARN_PRETRAIN_CACHE"):
+        pretrain_autoencoder(X, **{**kw, "seed": 5})
+    clear_pretrain_cache()

@@ -52,7 +52,9 @@ the unscaled pixels, and only the first layer absorbs the scale.
 ``pretrain_autoencoder`` keeps its results in an in-process cache keyed by a cheap
 fingerprint of the data, the configuration and the seed: DEC, IDEC and DCN fitted
 with the same settings in one notebook reuse one pretraining. It returns deep copies,
-so fine-tuning one method never alters what the next one starts from.
+so fine-tuning one method never alters what the next one starts from. With
+``DCLEARN_PRETRAIN_CACHE`` set to a folder, results are also kept on disk for later
+processes (``pretrain_store``).
 
 ``AEKMeans`` is the first baseline of the chapter: pretrain, then k-means on the
 embedding.
@@ -82,6 +84,7 @@ from ..train import (
 from .base import BaseClusterer
 from .kmeans import assign_clusters, kmeans, squared_distances
 from .layerwise import SOLVERS, fold_input_scale, layerwise_pretrain, make_solver, solver_loss
+from .pretrain_store import load_pretrained, save_pretrained, store_path
 
 __all__ = ["pretrain_autoencoder", "reconstruction_loss", "clear_pretrain_cache",
            "AEKMeans", "PRETRAIN_DEFAULTS"]
@@ -218,6 +221,7 @@ def pretrain_autoencoder(X: torch.Tensor, *, arch: str = "mlp", latent: int = 10
         _CACHE.move_to_end(key)
         enc, dec, hist = _CACHE[key]
         return copy.deepcopy(enc), copy.deepcopy(dec), copy.deepcopy(hist)
+    path = store_path(key) if use_cache else None
 
     X = X.to(dev, torch.float32)
     scale = float(input_scale)
@@ -232,6 +236,11 @@ def pretrain_autoencoder(X: torch.Tensor, *, arch: str = "mlp", latent: int = 10
                                          out_act="sigmoid" if loss == "bce" else "identity")
         glorot_init_(enc)
         glorot_init_(dec)
+    if path is not None and path.exists():  # trained by an earlier process
+        history = load_pretrained(path, enc, dec)
+        enc, dec = enc.to(dev).eval(), dec.to(dev).eval()
+        _remember(key, enc, dec, history)
+        return enc, dec, history
     enc, dec = enc.to(dev), dec.to(dev)
     params = [*enc.parameters(), *dec.parameters()]
     opt, sched = make_solver(params, solver, lr)
@@ -270,10 +279,17 @@ def pretrain_autoencoder(X: torch.Tensor, *, arch: str = "mlp", latent: int = 10
     if scale != 1.0:
         fold_input_scale(enc, dec, scale, output=loss == "mse")
     if use_cache:
-        _CACHE[key] = (copy.deepcopy(enc), copy.deepcopy(dec), copy.deepcopy(history))
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
+        _remember(key, enc, dec, history)
+    if path is not None:
+        save_pretrained(path, enc, dec, history)
     return enc, dec, history
+
+
+def _remember(key: tuple, enc: nn.Module, dec: nn.Module, history: list[dict]) -> None:
+    """Keep deep copies in the in-process cache (least recently used dropped first)."""
+    _CACHE[key] = (copy.deepcopy(enc), copy.deepcopy(dec), copy.deepcopy(history))
+    while len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
 
 
 class _AEMixin:
