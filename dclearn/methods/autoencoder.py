@@ -54,7 +54,7 @@ fingerprint of the data, the configuration and the seed: DEC, IDEC and DCN fitte
 with the same settings in one notebook reuse one pretraining. It returns deep copies,
 so fine-tuning one method never alters what the next one starts from. With
 ``DCLEARN_PRETRAIN_CACHE`` set to a folder, results are also kept on disk for later
-processes (``pretrain_store``).
+processes (both caches live in ``pretrain_store``).
 
 ``AEKMeans`` is the first baseline of the chapter: pretrain, then k-means on the
 embedding.
@@ -62,10 +62,7 @@ embedding.
 
 from __future__ import annotations
 
-import copy
-import hashlib
 import math
-from collections import OrderedDict
 from collections.abc import Sequence
 
 import torch
@@ -84,7 +81,15 @@ from ..train import (
 from .base import BaseClusterer
 from .kmeans import assign_clusters, kmeans, squared_distances
 from .layerwise import SOLVERS, fold_input_scale, layerwise_pretrain, make_solver, solver_loss
-from .pretrain_store import load_pretrained, save_pretrained, store_path
+from .pretrain_store import (
+    clear_pretrain_cache,
+    fingerprint,
+    load_pretrained,
+    recall,
+    remember,
+    save_pretrained,
+    store_path,
+)
 
 __all__ = ["pretrain_autoencoder", "reconstruction_loss", "clear_pretrain_cache",
            "AEKMeans", "PRETRAIN_DEFAULTS"]
@@ -94,15 +99,6 @@ __all__ = ["pretrain_autoencoder", "reconstruction_loss", "clear_pretrain_cache"
 PRETRAIN_DEFAULTS = dict(arch="mlp", latent=10, hidden=(128, 128, 512), epochs=120,
                          batch_size=64, lr=1e-3, loss="mse", noise=0.0, layerwise_epochs=20,
                          layerwise_noise=0.2)
-
-_CACHE: OrderedDict = OrderedDict()
-_CACHE_SIZE = 8
-
-
-def clear_pretrain_cache() -> None:
-    """Forget every cached pretraining (the next call trains again)."""
-    _CACHE.clear()
-
 
 def reconstruction_loss(x_hat: torch.Tensor, x: torch.Tensor, loss: str = "mse") -> torch.Tensor:
     """Mean reconstruction error of a batch: squared error or binary cross-entropy.
@@ -118,16 +114,6 @@ def reconstruction_loss(x_hat: torch.Tensor, x: torch.Tensor, loss: str = "mse")
         x_hat = x_hat.clamp(1e-6, 1.0 - 1e-6)
         return -(x * x_hat.log() + (1.0 - x) * (1.0 - x_hat).log()).mean()
     raise ValueError(f"loss must be 'mse' or 'bce', got {loss!r}.")
-
-
-def _fingerprint(X: torch.Tensor) -> str:
-    """A cheap content hash: shape, dtype and a strided sample of at most 65,536 values."""
-    flat = X.detach().reshape(-1)
-    step = max(1, flat.numel() // 65536)
-    sample = flat[::step].float().cpu().contiguous().numpy()
-    h = hashlib.sha1(sample.tobytes())
-    h.update(repr((tuple(X.shape), str(X.dtype), float(flat.double().sum()))).encode())
-    return h.hexdigest()
 
 
 def pretrain_autoencoder(X: torch.Tensor, *, arch: str = "mlp", latent: int = 10,
@@ -214,13 +200,12 @@ def pretrain_autoencoder(X: torch.Tensor, *, arch: str = "mlp", latent: int = 10
                          "first linear layer).")
     dev = get_device(device)
     hidden = tuple(int(h) for h in hidden)
-    key = (_fingerprint(X), arch, int(latent), hidden, int(epochs), int(batch_size),
+    key = (fingerprint(X), arch, int(latent), hidden, int(epochs), int(batch_size),
            float(lr), loss, float(noise), int(layerwise_epochs), float(layerwise_noise),
            solver, float(input_scale), int(seed), str(dev))
-    if use_cache and key in _CACHE:
-        _CACHE.move_to_end(key)
-        enc, dec, hist = _CACHE[key]
-        return copy.deepcopy(enc), copy.deepcopy(dec), copy.deepcopy(hist)
+    cached = recall(key) if use_cache else None
+    if cached is not None:
+        return cached
     path = store_path(key) if use_cache else None
 
     X = X.to(dev, torch.float32)
@@ -239,7 +224,7 @@ def pretrain_autoencoder(X: torch.Tensor, *, arch: str = "mlp", latent: int = 10
     if path is not None and path.exists():  # trained by an earlier process
         history = load_pretrained(path, enc, dec)
         enc, dec = enc.to(dev).eval(), dec.to(dev).eval()
-        _remember(key, enc, dec, history)
+        remember(key, enc, dec, history)
         return enc, dec, history
     enc, dec = enc.to(dev), dec.to(dev)
     params = [*enc.parameters(), *dec.parameters()]
@@ -279,17 +264,11 @@ def pretrain_autoencoder(X: torch.Tensor, *, arch: str = "mlp", latent: int = 10
     if scale != 1.0:
         fold_input_scale(enc, dec, scale, output=loss == "mse")
     if use_cache:
-        _remember(key, enc, dec, history)
+        remember(key, enc, dec, history)
     if path is not None:
         save_pretrained(path, enc, dec, history)
     return enc, dec, history
 
-
-def _remember(key: tuple, enc: nn.Module, dec: nn.Module, history: list[dict]) -> None:
-    """Keep deep copies in the in-process cache (least recently used dropped first)."""
-    _CACHE[key] = (copy.deepcopy(enc), copy.deepcopy(dec), copy.deepcopy(history))
-    while len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
 
 
 class _AEMixin:
