@@ -208,13 +208,6 @@ def pretrain_autoencoder(X: torch.Tensor, *, arch: str = "mlp", latent: int = 10
         return cached
     path = store_path(key) if use_cache else None
 
-    X = X.to(dev, torch.float32)
-    scale = float(input_scale)
-    if scale != 1.0:
-        X = X * scale
-    # squared errors are logged in unscaled units; the sigmoid decoder ("bce") is
-    # trained against the unscaled data
-    log_div, target_div = (scale * scale, 1.0) if loss == "mse" else (1.0, scale)
     with torch.random.fork_rng(devices=[]):  # weights depend on `seed` only
         torch.manual_seed(int(seed))
         enc, dec = make_autoencoder_nets(X.shape[1:], int(latent), arch, hidden,
@@ -226,6 +219,13 @@ def pretrain_autoencoder(X: torch.Tensor, *, arch: str = "mlp", latent: int = 10
         enc, dec = enc.to(dev).eval(), dec.to(dev).eval()
         remember(key, enc, dec, history)
         return enc, dec, history
+    X = X.to(dev, torch.float32)
+    scale = float(input_scale)
+    if scale != 1.0:
+        X = X * scale
+    # squared errors are logged in unscaled units; the sigmoid decoder ("bce") is
+    # trained against the unscaled data
+    log_div, target_div = (scale * scale, 1.0) if loss == "mse" else (1.0, scale)
     enc, dec = enc.to(dev), dec.to(dev)
     params = [*enc.parameters(), *dec.parameters()]
     opt, sched = make_solver(params, solver, lr)
