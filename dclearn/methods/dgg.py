@@ -61,7 +61,8 @@ import torch
 
 from ..train import predict_in_batches
 from .kmeans import squared_distances
-from .vade import VaDE, _VaDENet, responsibilities
+from .mixture_prior import responsibilities
+from .vade import VaDE, _VaDENet
 
 __all__ = ["DGG", "knn_affinity", "graph_divergence"]
 
