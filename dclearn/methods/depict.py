@@ -69,7 +69,8 @@ here 40 epochs.
 Sized for a CPU: two stride-2 layers of 50 feature maps (the paper's widths), 4x4
 kernels (8 -> 4 -> 2 for digits, 28 -> 14 -> 7 for MNIST), LeakyReLU(0.01), a
 tanh embedding of ``n_clusters`` units. Vector data (N x D) uses the same structure
-with fully connected layers.
+with fully connected layers. The network is ``DEPICTNet`` in ``depict_net.py``
+(re-exported here); this file holds the targets, the losses and the estimator.
 """
 
 from __future__ import annotations
@@ -80,10 +81,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.metrics import normalized_mutual_info_score
-from torch import nn
 
 from ..train import EpochLog, adam, autocast, batch_indices, make_generator, train_epochs
 from .base import BaseClusterer
+from .depict_net import DEPICTNet
 from .kmeans import kmeans, update_centroids
 
 __all__ = ["DEPICT", "DEPICTNet", "balanced_target_distribution", "depict_clustering_loss"]
@@ -114,92 +115,6 @@ def depict_clustering_loss(target: torch.Tensor, logits: torch.Tensor) -> torch.
     With the targets fixed, this equals KL(target || p) up to a constant.
     """
     return -(target * F.log_softmax(logits, dim=1)).sum(1).mean()
-
-
-def _out_pad(target: int, size_in: int) -> int:
-    return target - 2 * size_in  # k=4, s=2, p=1 transposed conv gives 2 * size_in
-
-
-class DEPICTNet(nn.Module):
-    """Encoder stages, tanh embedding, softmax head and a mirrored decoder.
-
-    ``forward(x, noisy)`` returns ``(layers, logits, recons)``: the encoder's layer
-    outputs ``[x, z^1, ..., z^L]`` (the input counts as layer 0), the head's logits, and,
-    when ``decode``, the decoder's reconstructions of the same layers in the same order.
-    """
-
-    def __init__(self, in_shape, n_clusters: int, embedding_dim: int,
-                 channels=(50, 50), dropout: float = 0.1) -> None:
-        super().__init__()
-        self.in_shape = tuple(in_shape)
-        self.dropout = float(dropout)
-        act = nn.LeakyReLU(0.01)
-        self.act = act
-        enc, dec = [], []
-        if len(self.in_shape) == 3:  # images: stride-2 convolutions
-            c, h, _ = self.in_shape
-            sizes = [h]
-            for _ in channels:
-                sizes.append((sizes[-1] + 2 - 4) // 2 + 1)
-            if min(sizes) < 1:
-                raise ValueError(f"images of size {h} are too small for {len(channels)} "
-                                 "stride-2 layers.")
-            prev = c
-            for ch in channels:
-                enc.append(nn.Conv2d(prev, ch, 4, stride=2, padding=1))
-                prev = ch
-            outs = [c, *channels[:-1]]
-            for i in range(len(channels)):
-                dec.append(nn.ConvTranspose2d(channels[i], outs[i], 4, stride=2, padding=1,
-                                              output_padding=_out_pad(sizes[i], sizes[i + 1])))
-            self.top_shape = (channels[-1], sizes[-1], sizes[-1])
-        else:  # vectors: fully connected layers
-            d = self.in_shape[0]
-            prev = d
-            for ch in channels:
-                enc.append(nn.Linear(prev, ch))
-                prev = ch
-            outs = [d, *channels[:-1]]
-            for i in range(len(channels)):
-                dec.append(nn.Linear(channels[i], outs[i]))
-            self.top_shape = (channels[-1],)
-        flat = 1
-        for s in self.top_shape:
-            flat *= s
-        self.encoder = nn.ModuleList(enc)
-        self.embed = nn.Linear(flat, embedding_dim)
-        self.head = nn.Linear(embedding_dim, n_clusters)
-        self.unembed = nn.Linear(embedding_dim, flat)
-        self.decoder = nn.ModuleList(dec)  # decoder[l] maps layer l+1 back to layer l
-
-    def _drop(self, h: torch.Tensor, noisy: bool) -> torch.Tensor:
-        return F.dropout(h, self.dropout, training=True) if noisy and self.dropout else h
-
-    def encode(self, x: torch.Tensor, noisy: bool = False):
-        """Layer outputs ``[x, z^1, ..., z^L]`` and the embedding; dropout when ``noisy``."""
-        h = self._drop(x, noisy)
-        layers = [h]
-        for layer in self.encoder:
-            h = self._drop(self.act(layer(h)), noisy)
-            layers.append(h)
-        z = torch.tanh(self.embed(h.flatten(1)))  # (N, embedding_dim)
-        return layers, z
-
-    def decode(self, z: torch.Tensor) -> list[torch.Tensor]:
-        """Reconstructions ``[x^, z^^1, ..., z^^L]`` of every encoder layer."""
-        h = self.act(self.unembed(z)).view(-1, *self.top_shape)
-        recons = [h]
-        for i in range(len(self.decoder) - 1, -1, -1):
-            h = self.decoder[i](h)
-            if i > 0:
-                h = self.act(h)
-            recons.append(h)
-        return recons[::-1]
-
-    def forward(self, x: torch.Tensor, noisy: bool = False, decode: bool = True):
-        layers, z = self.encode(x, noisy)
-        logits = self.head(z)  # (N, K)
-        return layers, logits, (self.decode(z) if decode else None)
 
 
 def reconstruction_terms(clean_layers, recons, hidden_weight: float) -> torch.Tensor:
