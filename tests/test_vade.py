@@ -189,7 +189,9 @@ def test_errors(vade, digits):
                    dict(likelihood="poisson"), dict(arch="rnn"), dict(n_init=0),
                    dict(pretrain_batch_size=0), dict(logvar_init=float("nan")),
                    dict(pretrain_solver="lbfgs"), dict(pretrain_input_scale=0.0),
-                   dict(arch="conv", pretrain_input_scale=5.0)):
+                   dict(arch="conv", pretrain_input_scale=5.0), dict(pi_init="kmeans"),
+                   dict(lr_min=-1e-4), dict(lr_min=0.01, lr=0.002), dict(adam_eps=0.0),
+                   dict(logvar_init="glorot")):
         with pytest.raises(ValueError):
             VaDE(10, verbose=False, **params).fit(digits.X[:100])
     assert VaDE().get_params()["n_clusters"] == 10
@@ -223,6 +225,43 @@ def _degenerate_data():
     X = np.full((200, 4), 0.5, dtype=np.float32)
     X[:5] = rng.uniform(size=(5, 4))
     return X
+
+
+def test_authors_code_start_and_schedule(digits, monkeypatch):
+    """logvar_init=None: a Glorot head (zero bias); pi_init="uniform"; lr floored at lr_min."""
+    lrs = []
+    real_step = torch.optim.Adam.step
+
+    def spy(self, *a, **k):
+        lrs.append((self.param_groups[0]["lr"], self.param_groups[0]["eps"]))
+        return real_step(self, *a, **k)
+
+    est = VaDE(10, random_state=0, device="cpu", verbose=False,
+               **{**SMALL, "epochs": 4, "pretrain_epochs": 0, "pretrain_layerwise_epochs": 0},
+               logvar_init=None, pi_init="uniform", lr=0.002, lr_decay=0.5, decay_every=1,
+               lr_min=0.0006, adam_eps=1e-4)
+    init = {}
+    real_init = VaDE._init_prior
+
+    def capture(self, X, net, g):
+        w = [m for m in net.encoder.modules() if isinstance(m, torch.nn.Linear)][-1]
+        init["w"], init["b"] = w.weight[10:].detach().clone(), w.bias[10:].detach().clone()
+        model = real_init(self, X, net, g)
+        init["pi"] = model.pi.detach().clone()
+        return model
+
+    monkeypatch.setattr(VaDE, "_init_prior", capture)
+    monkeypatch.setattr(torch.optim.Adam, "step", spy)
+    with warnings.catch_warnings():  # random networks, 4 epochs: a collapse is expected
+        warnings.simplefilter("ignore", ClusterCollapseWarning)
+        est.fit(digits.X)
+    bound = math.sqrt(6.0 / (64 + 10))
+    assert init["w"].abs().max() <= bound and init["w"].abs().mean() > bound / 4
+    assert torch.all(init["b"] == 0)
+    assert torch.allclose(init["pi"], torch.full((10,), 0.1))
+    per_epoch = sorted({round(lr, 8) for lr, _ in lrs}, reverse=True)
+    assert per_epoch == [0.002, 0.001, 0.0006]        # 0.002, 0.001, then floored (not 0.0005)
+    assert {eps for _, eps in lrs} == {1e-4}
 
 
 def test_collapse_guard_warns():

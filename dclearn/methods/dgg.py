@@ -135,8 +135,10 @@ class DGG(VaDE):
                  pretrain_layerwise_epochs: int = 20, pretrain_solver: str = "adam",
                  pretrain_input_scale: float = 1.0,
                  epochs: int = 50, batch_size: int = 64, lr: float = 2e-3,
-                 lr_decay: float = 0.9, decay_every: int = 10, logvar_init: float = -4.0,
-                 n_init: int = 10, collapse_fraction: float = 0.9, on_collapse: str = "warn",
+                 lr_decay: float = 0.9, decay_every: int = 10, lr_min: float = 0.0,
+                 adam_eps: float = 1e-8, logvar_init: float | None = -4.0,
+                 pi_init: str = "gmm", n_init: int = 10, collapse_fraction: float = 0.9,
+                 on_collapse: str = "warn",
                  random_state: int | None = None, device: str = "auto",
                  verbose: bool = True) -> None:
         super().__init__(n_clusters=n_clusters, latent=latent, hidden=hidden, arch=arch,
@@ -146,7 +148,8 @@ class DGG(VaDE):
                          pretrain_solver=pretrain_solver,
                          pretrain_input_scale=pretrain_input_scale,
                          epochs=epochs, batch_size=batch_size, lr=lr, lr_decay=lr_decay,
-                         decay_every=decay_every, logvar_init=logvar_init, n_init=n_init,
+                         decay_every=decay_every, lr_min=lr_min, adam_eps=adam_eps,
+                         logvar_init=logvar_init, pi_init=pi_init, n_init=n_init,
                          collapse_fraction=collapse_fraction, on_collapse=on_collapse,
                          random_state=random_state, device=device, verbose=verbose)
         self.n_neighbors = n_neighbors
