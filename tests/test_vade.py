@@ -14,12 +14,12 @@ from dclearn.methods.vade import (
     ClusterCollapseError,
     ClusterCollapseWarning,
     VaDE,
-    _copy_encoder,
     check_collapse,
     responsibilities,
     vade_elbo_terms,
 )
 from dclearn.methods.vae import VAENet, gaussian_kl
+from dclearn.methods.vae_transfer import copy_encoder
 
 SMALL = dict(hidden=(32, 32, 64), pretrain_epochs=2, pretrain_batch_size=128,
              pretrain_layerwise_epochs=1, epochs=2, batch_size=128, n_init=2)
@@ -100,7 +100,7 @@ def test_encoder_copy_gives_the_pretrained_embedding(digits):
                                        batch_size=100, loss="bce", device="cpu",
                                        verbose=False, use_cache=False)
     net = VAENet((1, 8, 8), latent=4, hidden=(16, 32))
-    _copy_encoder(enc, net.encoder, 4)
+    copy_encoder(enc, net.encoder, 4)
     net.decoder.load_state_dict(dec.state_dict())  # the sigmoid has no weights
     with torch.no_grad():
         x = digits.X[:10]

@@ -56,7 +56,8 @@ Implementation choices (each documented where it is made):
 
 The equations above (eq. 16's ``responsibilities``, eq. 10's ``vade_elbo_terms``), the GMM
 initialisation and the collapse check are functions of tensors in ``mixture_prior.py``,
-re-exported here; this file holds the estimator.
+re-exported here; the transfer of the pretrained weights into the VAE (and the start of
+its log-variance head) is in ``vae_transfer.py``; this file holds the estimator.
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ from .mixture_prior import (
     vade_elbo_terms,
 )
 from .vae import VAENet, _VAEMixin
+from .vae_transfer import copy_encoder, init_logvar_head
 
 __all__ = ["VaDE", "ClusterCollapseWarning", "ClusterCollapseError", "responsibilities",
            "log_prior_components", "vade_elbo_terms", "init_mixture", "check_collapse"]
@@ -260,16 +262,7 @@ class VaDE(_VAEMixin, BaseClusterer):
     def _pretrain_vae(self, X: torch.Tensor) -> VAENet:
         """A ``VAENet`` whose encoder (mu~ half) and decoder come from a pretrained autoencoder."""
         net = VAENet(X.shape[1:], int(self.latent), tuple(self.hidden), self.arch)
-        last_w, last_b = _last_linear(net.encoder)
-        with torch.no_grad():
-            if self.logvar_init is None:  # the authors' code: a fresh Glorot-uniform head
-                g = make_generator(self.seed_ + 2, "cpu")
-                bound = (6.0 / (last_w.shape[1] + self.latent)) ** 0.5
-                last_w[self.latent:].uniform_(-bound, bound, generator=g)
-                last_b[self.latent:].zero_()
-            else:  # zero weights, small posterior variance
-                last_w[self.latent:].zero_()
-                last_b[self.latent:].fill_(float(self.logvar_init))
+        init_logvar_head(net.encoder, int(self.latent), self.logvar_init, self.seed_ + 2)
         net = net.to(self.device_)
         if int(self.pretrain_epochs) == 0:
             return net
@@ -282,7 +275,7 @@ class VaDE(_VAEMixin, BaseClusterer):
             solver=self.pretrain_solver, input_scale=float(self.pretrain_input_scale),
             seed=self.seed_, device=self.device_, verbose=self.verbose)
         self.history_.extend(hist)
-        _copy_encoder(enc, net.encoder, int(self.latent))
+        copy_encoder(enc, net.encoder, int(self.latent))
         # the pretrained decoder differs at most by a final sigmoid, which has no weights
         net.decoder.load_state_dict(dec.state_dict())
         return net
@@ -440,32 +433,3 @@ class VaDE(_VAEMixin, BaseClusterer):
             terms = vade_elbo_terms(Xt, out, mu, logvar, gamma, pi, mu_c, var_c.log(),
                                     self.likelihood)
         return terms["elbo"].cpu().numpy()
-
-
-# --- weight copying from the pretrained autoencoder ------------------------------------------
-def _last_linear(module: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
-    """Weight and bias of the last ``nn.Linear`` in ``module`` (the embedding layer)."""
-    last = [m for m in module.modules() if isinstance(m, nn.Linear)][-1]
-    return last.weight, last.bias
-
-
-def _copy_encoder(src: nn.Module, dst: nn.Module, latent: int) -> None:
-    """Copy a pretrained encoder (output ``latent``) into a VAE encoder (output ``2*latent``).
-
-    Parameters of equal shape are copied; the last layer's ``(latent, ...)`` weight and
-    bias fill the first (``mu~``) half of the VAE's ``(2*latent, ...)`` ones.
-    """
-    src_state, dst_state = src.state_dict(), dst.state_dict()
-    if set(src_state) != set(dst_state):
-        raise ValueError("pretrained encoder and VAE encoder have different layers.")
-    with torch.no_grad():
-        for key, value in src_state.items():
-            target = dst_state[key]
-            if target.shape == value.shape:
-                target.copy_(value)
-            elif target.shape[0] == 2 * latent and value.shape[0] == latent \
-                    and target.shape[1:] == value.shape[1:]:
-                target[:latent].copy_(value)
-            else:
-                raise ValueError(f"cannot copy pretrained {key}: {tuple(value.shape)} into "
-                                 f"{tuple(target.shape)}.")
