@@ -126,9 +126,10 @@ class DEC(_AEMixin, BaseClusterer):
     0.850 in 10.3 s a fit (pretraining included), from AE + k-means ACC 0.823 on the
     same embeddings (IDEC: 0.861 / 0.837); with end-to-end pretraining only, 0.834 in
     8.9 s. On MNIST with the papers' network and DEC's reference pretraining recipe
-    (``dclearn.cli.PAPER_SCALE``), seed 0: DEC 0.870 (paper 0.843), IDEC 0.861 (paper
-    0.881), from AE + k-means 0.825; with the earlier short Adam layer-wise stage (seeds
-    0 and 1) DEC 0.829, 0.820 and IDEC 0.799, 0.788; see the README.
+    (``dclearn.cli.PAPER_SCALE``), seeds 0 and 1: DEC 0.870, 0.858 (paper 0.843), IDEC
+    0.861, 0.847 (paper 0.881), from AE + k-means 0.825, 0.815; with the earlier short
+    Adam layer-wise stage (seeds 0 and 1) DEC 0.829, 0.820 and IDEC 0.799, 0.788; see
+    the README.
 
     Fitted attributes: ``labels_`` (argmax q), ``cluster_centers_`` (K, d),
     ``init_labels_`` (the k-means partition of the pretrained embedding that training
