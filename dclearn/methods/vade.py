@@ -45,8 +45,8 @@ Implementation choices (each documented where it is made):
   the pretrained embedding in noise. The authors' code (github.com/slim1017/VaDE,
   ``VaDE.py``) leaves that head at Keras' Glorot-uniform initialisation instead
   (``logvar_init=None``): on the paper-scale MNIST pretraining its log-variances start
-  at 0.8 +- 3.0, noise as wide as the clusters (whose standard deviations are about 13
-  per unit).
+  at 0.8 +- 3.0 (posterior standard deviations of 0.3-6.7 within one standard deviation
+  of that, against clusters about 13 wide per unit).
 * The prior (pi, mu_c, sigma_c^2) starts from a diagonal GMM fitted by EM (k-means
   initialised, float64) on the pretrained embedding: the paper's initialisation,
   the step that decides whether VaDE succeeds.
