@@ -93,6 +93,18 @@ def test_idec_keeps_decoder(idec, digits):
     assert not any("acc" in h for h in idec.history_)
 
 
+@pytest.mark.parametrize("scale", [1.0, 2.0])
+def test_idec_objective_weights(scale, digits):
+    # L = s^2 L_r + gamma L_c: the reconstruction error is measured in the units the
+    # autoencoder was pretrained in (the authors' code trains on DEC's scaled pixels).
+    est = IDEC(10, gamma=0.1, pretrain_input_scale=scale, random_state=0, device="cpu",
+               verbose=False, **SMALL).fit(digits.X[:300])
+    rows = [h for h in est.history_ if h["phase"] == "IDEC" and "loss" in h]
+    assert rows
+    for h in rows:
+        assert h["loss"] == pytest.approx(scale ** 2 * h["rec"] + 0.1 * h["kl"], rel=1e-4)
+
+
 def test_determinism(dec, digits):
     again = DEC(10, random_state=0, device="cpu", verbose=False, snapshot_every=1,
                 **SMALL).fit(digits.X)

@@ -306,6 +306,14 @@ class IDEC(DEC):
     Same parameters as ``DEC`` plus ``gamma``, the weight of the clustering loss
     (0.1 in the paper). The paper trains the clustering phase with Adam (lr 0.001).
     Fitted attributes add ``decoder_`` (used, e.g., to show reconstructions).
+
+    ``L_r`` (eq. 4, squared error averaged over pixels) is measured on the data in the
+    units the autoencoder was pretrained in: with ``pretrain_input_scale=s`` (DEC's
+    recipe, s = 5) it is ``s^2`` times the error on [0, 1] pixels. That is the authors'
+    setting (github.com/XifengGuo/IDEC, ``datasets.load_mnist`` divides the 0-255 pixels
+    by 50, "as in the DEC paper", and the MNIST run loads DEC's weights trained on that
+    scale), so gamma weighs the two terms as in the paper. ``history_`` logs ``rec`` on
+    [0, 1] pixels and ``loss`` as trained. With the default scale 1 nothing changes.
     """
 
     def __init__(self, n_clusters: int = 10, gamma: float = 0.1, alpha: float = 1.0,
@@ -336,7 +344,10 @@ class IDEC(DEC):
         self._check_positive(gamma=self.gamma)
 
     def _rec_weight(self) -> float:
-        return 1.0
+        # L_r in the pretraining's units: (s x_hat - s x)^2 = s^2 (x_hat - x)^2 for "mse";
+        # the cross-entropy is computed against the unscaled pixels in any case.
+        s = float(self.pretrain_input_scale) if self.loss == "mse" else 1.0
+        return s * s
 
     def _clus_weight(self) -> float:
         return float(self.gamma)
