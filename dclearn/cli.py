@@ -33,7 +33,7 @@ METHODS: dict[str, tuple[str, str, dict]] = {
     # chapter 02: autoencoders
     "aekmeans": ("dclearn.methods.autoencoder", "AEKMeans", {}),
     "dec": ("dclearn.methods.dec", "DEC", {}),
-    "idec": ("dclearn.methods.dec", "IDEC", {}),
+    "idec": ("dclearn.methods.idec", "IDEC", {}),
     "dcn": ("dclearn.methods.dcn", "DCN", {}),
     "depict": ("dclearn.methods.depict", "DEPICT", {}),
     "den": ("dclearn.methods.den", "DEN", {}),

@@ -7,7 +7,8 @@ import torch.nn.functional as F
 from sklearn.exceptions import NotFittedError
 
 from dclearn import evaluate
-from dclearn.methods.dec import DEC, IDEC, kl_clustering_loss, soft_assignment, target_distribution
+from dclearn.methods.dec import DEC, kl_clustering_loss, soft_assignment, target_distribution
+from dclearn.methods.idec import IDEC
 
 SMALL = dict(hidden=(32, 32, 64), pretrain_epochs=2, pretrain_layerwise_epochs=1,
              batch_size=128, n_init=2, max_iter=20, update_interval=5)

@@ -4,11 +4,12 @@ from .autoencoder import AEKMeans, pretrain_autoencoder
 from .base import BaseClusterer
 from .dac import DAC
 from .dcn import DCN
-from .dec import DEC, IDEC
+from .dec import DEC
 from .den import DEN
 from .depict import DEPICT
 from .dgg import DGG
 from .gmm import GMM
+from .idec import IDEC
 from .imsat import IMSAT
 from .kmeans import KMeans
 from .ltvae import LTVAE
