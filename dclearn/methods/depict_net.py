@@ -5,7 +5,10 @@ a CPU: stride-2 layers (4x4 kernels) of the paper's 50 feature maps, a tanh embe
 a softmax clustering head on that embedding, and a decoder that mirrors the encoder and
 reconstructs every encoder layer, so that the paper's layer-wise reconstruction terms
 can be computed. Vector input uses the same structure with fully connected layers.
-Dropout is applied on the noisy pathway only.
+Dropout is applied on the noisy pathway only, to the input and to every encoder layer
+but the last. As in the authors' code (``functions.build_MdA``): inputs in [0, 1] are
+mapped to [-1, 1] (layer 0 is that scaled input) and reconstructed through a tanh,
+and every layer starts from Glorot-uniform weights and zero biases.
 """
 
 from __future__ import annotations
@@ -72,16 +75,23 @@ class DEPICTNet(nn.Module):
         self.head = nn.Linear(embedding_dim, n_clusters)
         self.unembed = nn.Linear(embedding_dim, flat)
         self.decoder = nn.ModuleList(dec)  # decoder[l] maps layer l+1 back to layer l
+        for m in self.modules():  # lasagne's defaults in the authors' code
+            if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+                nn.init.xavier_uniform_(m.weight)
+                nn.init.zeros_(m.bias)
 
     def _drop(self, h: torch.Tensor, noisy: bool) -> torch.Tensor:
         return F.dropout(h, self.dropout, training=True) if noisy and self.dropout else h
 
     def encode(self, x: torch.Tensor, noisy: bool = False):
         """Layer outputs ``[x, z^1, ..., z^L]`` and the embedding; dropout when ``noisy``."""
-        h = self._drop(x, noisy)
+        h = self._drop(2.0 * x - 1.0, noisy)
         layers = [h]
-        for layer in self.encoder:
-            h = self._drop(self.act(layer(h)), noisy)
+        last = len(self.encoder) - 1
+        for i, layer in enumerate(self.encoder):
+            h = self.act(layer(h))
+            if i < last:
+                h = self._drop(h, noisy)
             layers.append(h)
         z = torch.tanh(self.embed(h.flatten(1)))  # (N, embedding_dim)
         return layers, z
@@ -92,8 +102,7 @@ class DEPICTNet(nn.Module):
         recons = [h]
         for i in range(len(self.decoder) - 1, -1, -1):
             h = self.decoder[i](h)
-            if i > 0:
-                h = self.act(h)
+            h = self.act(h) if i > 0 else torch.tanh(h)
             recons.append(h)
         return recons[::-1]
 
