@@ -31,7 +31,7 @@ METHODS: dict[str, tuple[str, str, dict]] = {
     "imsat": ("dclearn.methods.imsat", "IMSAT", {}),
     "dac": ("dclearn.methods.dac", "DAC", {}),
     # chapter 02: autoencoders
-    "aekmeans": ("dclearn.methods.autoencoder", "AEKMeans", {}),
+    "aekmeans": ("dclearn.methods.aekmeans", "AEKMeans", {}),
     "dec": ("dclearn.methods.dec", "DEC", {}),
     "idec": ("dclearn.methods.idec", "IDEC", {}),
     "dcn": ("dclearn.methods.dcn", "DCN", {}),

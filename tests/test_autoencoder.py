@@ -6,8 +6,8 @@ import torch
 from sklearn.exceptions import NotFittedError
 
 from dclearn import evaluate
+from dclearn.methods.aekmeans import AEKMeans
 from dclearn.methods.autoencoder import (
-    AEKMeans,
     clear_pretrain_cache,
     pretrain_autoencoder,
     reconstruction_loss,

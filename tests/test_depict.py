@@ -69,8 +69,7 @@ def test_net_reconstructs_every_layer(shape):
     assert [r.shape for r in recons] == [t.shape for t in layers]
     assert layers[0].shape == x.shape
     clean, _ = net.encode(x)
-    assert torch.equal(clean[0], 2 * x - 1)  # clean pathway: the authors' [-1, 1] scale
-    assert recons[0].abs().max() <= 1  # tanh output, as the authors' decoder
+    assert torch.equal(clean[0], x)  # the clean pathway is not corrupted
     net.dropout = 0.5  # noisy pathway: every encoder layer corrupted but the last
     torch.manual_seed(0)
     noisy, _ = net.encode(x, noisy=True)
@@ -111,8 +110,6 @@ def test_errors(fitted, small):
         DEPICT(**FAST).fit(bad)
     with pytest.raises(ValueError, match="must be 2-D"):
         DEPICT(**FAST).fit(small.X[:, 0])
-    with pytest.raises(ValueError, match=r"data in \[0, 1\]"):
-        DEPICT(**FAST).fit(small.X * 2 - 1)
     for k in (1, 301):
         with pytest.raises(ValueError, match="n_clusters"):
             DEPICT(n_clusters=k, **FAST).fit(small.X)
@@ -154,13 +151,13 @@ def test_target_parameter_reaches_the_self_training(small):
 
 
 def test_quality_on_digits(digits):
-    # Measured with the defaults, seeds 0-4: ACC 0.785, 0.776, 0.837, 0.855, 0.763 (mean
-    # 0.803, NMI 0.777). About k-means' 0.79 on average: DEPICT's labels stay close to
-    # the k-means partition of its small conv-DAE embedding (0.74-0.81 on digits).
+    # Measured with the defaults, seeds 0-4: ACC 0.817, 0.821, 0.797, 0.705, 0.825 (mean
+    # 0.793, NMI 0.773). About k-means' 0.79 on average: DEPICT's labels stay close to
+    # the k-means partition of its small conv-DAE embedding (0.68-0.80 on digits).
     # Seed 0 is tested.
     est = DEPICT(n_clusters=10, random_state=0, device="cpu", verbose=False).fit(digits.X)
     scores = evaluate(digits.y, est.labels_)
-    assert scores["acc"] > 0.77 and scores["nmi"] > 0.75
+    assert scores["acc"] > 0.79 and scores["nmi"] > 0.75
     first = next(h for h in est.history_ if h["phase"] == "DEPICT init")
     last = [h for h in est.history_ if h["phase"] == "DEPICT init"][-1]
     assert last["clus"] < first["clus"]  # the head learns the initial clusters

@@ -1,6 +1,7 @@
 """Clustering methods, one file each, all scikit-learn style estimators."""
 
-from .autoencoder import AEKMeans, pretrain_autoencoder
+from .aekmeans import AEKMeans
+from .autoencoder import pretrain_autoencoder
 from .base import BaseClusterer
 from .dac import DAC
 from .dcn import DCN

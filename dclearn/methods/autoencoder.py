@@ -56,8 +56,8 @@ so fine-tuning one method never alters what the next one starts from. With
 ``DCLEARN_PRETRAIN_CACHE`` set to a folder, results are also kept on disk for later
 processes (both caches live in ``pretrain_store``).
 
-``AEKMeans`` is the first baseline of the chapter: pretrain, then k-means on the
-embedding.
+``_AEMixin`` gives an estimator the parameters, checks and embedding of that
+pretraining; ``AEKMeans`` (``aekmeans.py``), DEC, IDEC and DCN use it.
 """
 
 from __future__ import annotations
@@ -78,8 +78,6 @@ from ..train import (
     predict_in_batches,
     train_epochs,
 )
-from .base import BaseClusterer
-from .kmeans import assign_clusters, kmeans, squared_distances
 from .layerwise import SOLVERS, fold_input_scale, layerwise_pretrain, make_solver, solver_loss
 from .pretrain_store import (
     clear_pretrain_cache,
@@ -92,7 +90,7 @@ from .pretrain_store import (
 )
 
 __all__ = ["pretrain_autoencoder", "reconstruction_loss", "clear_pretrain_cache",
-           "AEKMeans", "PRETRAIN_DEFAULTS"]
+           "PRETRAIN_DEFAULTS"]
 
 #: Defaults of the pretraining shared by AEKMeans, DEC, IDEC and DCN (chosen without
 #: labels, for speed on the 2-core CPU of the course; see the estimators' docstrings).
@@ -318,71 +316,3 @@ class _AEMixin:
 
     def _transform(self, X: torch.Tensor) -> torch.Tensor:
         return self._embed(X)
-
-
-class AEKMeans(_AEMixin, BaseClusterer):
-    """Autoencoder + k-means: pretrain an autoencoder, then k-means on its embedding.
-
-    The baseline every method of notebook 02 improves on. ``transform`` is the
-    embedding (N x ``latent``); ``predict`` assigns new samples to the nearest
-    centroid in the embedding.
-
-    Parameters
-    ----------
-    n_clusters : number of clusters K.
-    arch, hidden, latent, loss : the autoencoder (see ``pretrain_autoencoder``).
-    pretrain_epochs, pretrain_lr, pretrain_noise, batch_size : its end-to-end training
-        (Adam; masking-noise rate of the denoising autoencoder, see ``pretrain_autoencoder``).
-    pretrain_layerwise_epochs : epochs per layer of DEC's greedy layer-wise stage before
-        it (``arch="mlp"`` only; 0 skips it).
-    pretrain_solver, pretrain_input_scale : ``"adam"`` and 1 (default), or DEC's
-        reference recipe, ``"sgd"`` with the data scaled by 5 (``pretrain_autoencoder``).
-    n_init : k-means restarts on the embedding.
-    """
-
-    def __init__(self, n_clusters: int = 10, arch: str = "mlp",
-                 hidden: tuple = (128, 128, 512), latent: int = 10, loss: str = "mse",
-                 pretrain_epochs: int = 120, pretrain_lr: float = 1e-3,
-                 pretrain_noise: float = 0.0, pretrain_layerwise_epochs: int = 20,
-                 pretrain_solver: str = "adam", pretrain_input_scale: float = 1.0,
-                 batch_size: int = 64,
-                 n_init: int = 20, random_state: int | None = None, device: str = "auto",
-                 verbose: bool = True) -> None:
-        self.n_clusters = n_clusters
-        self.arch = arch
-        self.hidden = hidden
-        self.latent = latent
-        self.loss = loss
-        self.pretrain_epochs = pretrain_epochs
-        self.pretrain_lr = pretrain_lr
-        self.pretrain_noise = pretrain_noise
-        self.pretrain_layerwise_epochs = pretrain_layerwise_epochs
-        self.pretrain_solver = pretrain_solver
-        self.pretrain_input_scale = pretrain_input_scale
-        self.batch_size = batch_size
-        self.n_init = n_init
-        self.random_state = random_state
-        self.device = device
-        self.verbose = verbose
-
-    def _validate_params(self, X):
-        self._validate_ae_params(X)
-
-    def _fit(self, X, y):
-        self._pretrain(X)
-        Z = self._embed(X)  # (N, latent)
-        g = make_generator(self.seed_, "cpu")
-        C, labels, inertia = kmeans(Z, self.n_clusters, int(self.n_init), generator=g)
-        self.cluster_centers_ = C  # (K, latent)
-        self.inertia_ = inertia
-        self.history_.append({"phase": "kmeans", "inertia": inertia, **self._metrics(labels)})
-        return labels
-
-    def _predict(self, X):
-        return assign_clusters(self._embed(X), self.cluster_centers_)
-
-    def distances(self, X):
-        """Squared distances (N, K) of the embedded ``X`` to the centroids (numpy)."""
-        Xt = self._check_fitted_input(X)
-        with torch.inference_mode():
-            return squared_distances(self._embed(Xt), self.cluster_centers_).cpu().numpy()

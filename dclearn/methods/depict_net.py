@@ -6,9 +6,8 @@ a softmax clustering head on that embedding, and a decoder that mirrors the enco
 reconstructs every encoder layer, so that the paper's layer-wise reconstruction terms
 can be computed. Vector input uses the same structure with fully connected layers.
 Dropout is applied on the noisy pathway only, to the input and to every encoder layer
-but the last. As in the authors' code (``functions.build_MdA``): inputs in [0, 1] are
-mapped to [-1, 1] (layer 0 is that scaled input) and reconstructed through a tanh,
-and every layer starts from Glorot-uniform weights and zero biases.
+but the last, and every layer starts from Glorot-uniform weights and zero biases, as
+in the authors' code (``functions.build_MdA``).
 """
 
 from __future__ import annotations
@@ -85,7 +84,7 @@ class DEPICTNet(nn.Module):
 
     def encode(self, x: torch.Tensor, noisy: bool = False):
         """Layer outputs ``[x, z^1, ..., z^L]`` and the embedding; dropout when ``noisy``."""
-        h = self._drop(2.0 * x - 1.0, noisy)
+        h = self._drop(x, noisy)
         layers = [h]
         last = len(self.encoder) - 1
         for i, layer in enumerate(self.encoder):
@@ -102,7 +101,7 @@ class DEPICTNet(nn.Module):
         recons = [h]
         for i in range(len(self.decoder) - 1, -1, -1):
             h = self.decoder[i](h)
-            h = self.act(h) if i > 0 else torch.tanh(h)
+            h = self.act(h) if i > 0 else h
             recons.append(h)
         return recons[::-1]
 
