@@ -111,7 +111,8 @@ class DEPICT(BaseClusterer):
     embedding_dim : size of the tanh embedding under the head (None: ``n_clusters``,
         as in the paper).
     channels : feature maps (images) or units (vectors) of the encoder layers.
-    dropout : corruption rate of the noisy pathway (input and every encoder layer).
+    dropout : corruption rate of the noisy pathway (input and every encoder layer but
+        the last).
     hidden_weight : lambda_l of the hidden layers' reconstruction terms (input: 1).
     pretrain_epochs : denoising-autoencoder pretraining epochs (reconstruction only).
     init_epochs : maximum epochs of cross-entropy against the k-means labels
