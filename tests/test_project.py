@@ -168,3 +168,38 @@ def test_stability_tool_scores_without_labels():
     # eight clusters asked of two moons: no natural partition, so single starts disagree
     moons = load_dataset("moons")
     assert tool.stability("kmeans", moons.X, 8, {"n_init": 1}, [0, 1, 2]) < 0.95
+
+
+def test_vade_oracle_tool_starts_from_the_true_classes():
+    import importlib.util
+
+    import numpy as np
+    import torch
+
+    spec = importlib.util.spec_from_file_location("vade_oracle",
+                                                  ROOT / "tools" / "vade_oracle.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    assert tool.parse_sets(["epochs=3", "hidden=(8, 8)"]) == {"epochs": 3, "hidden": (8, 8)}
+    with pytest.raises(SystemExit, match="PARAM=VALUE"):
+        tool.parse_sets(["epochs"])
+    # the replacement of init_mixture returns the classes' proportions, means and variances
+    y = np.array([0, 0, 1, 1, 1])
+    Z = torch.tensor([[0.0, 1.0], [2.0, 1.0], [5.0, 0.0], [6.0, 0.0], [7.0, 3.0]])
+    w, mu, var = tool.class_mixture(y)(Z, 2)
+    assert torch.allclose(w, torch.tensor([0.4, 0.6]))
+    assert torch.allclose(mu, torch.tensor([[1.0, 1.0], [6.0, 1.0]]))
+    assert torch.allclose(var[:, 0], torch.tensor([2.0, 1.0]))
+    with pytest.raises(SystemExit, match="3 clusters|n_clusters is 3"):
+        tool.class_mixture(y)(Z, 3)
+    # end to end on a digits subset: the true-class start begins (far) above the GMM's
+    from dclearn.data import load_dataset
+
+    data = load_dataset("digits").subset(400, seed=0)
+    tiny = dict(hidden=(32, 32), pretrain_epochs=20, pretrain_layerwise_epochs=0, epochs=3,
+                n_init=2)
+    rows = tool.compare(data.flat().numpy(), data.y.numpy(), 10, [0], tiny)
+    gmm, oracle = rows
+    assert (gmm["start"], oracle["start"]) == ("gmm", "oracle")
+    assert oracle["start_acc"] > gmm["start_acc"] + 0.05
+    assert np.isfinite(gmm["mean_elbo"]) and np.isfinite(oracle["mean_elbo"])

@@ -60,6 +60,26 @@ def parse_sets(items: list[str]) -> dict:
     return params
 
 
+def compare(X: np.ndarray, y: np.ndarray, n_clusters: int, seeds: list[int],
+            params: dict) -> list[dict]:
+    """For each seed, one VaDE fit from its GMM and one from the true classes."""
+    rows = []
+    for seed in seeds:
+        for start in ("gmm", "oracle"):
+            model = vade_module.VaDE(n_clusters=n_clusters, random_state=seed,
+                                     **{"n_restarts": 1, "verbose": False, **params})
+            if start == "oracle":
+                with mock.patch.object(vade_module, "init_mixture", class_mixture(y)):
+                    model.fit(X)
+            else:
+                model.fit(X)
+            rows.append({"seed": seed, "start": start,
+                         "start_acc": round(evaluate(y, model.init_labels_)["acc"], 4),
+                         "acc": round(evaluate(y, model.labels_)["acc"], 4),
+                         "mean_elbo": round(model.restart_objectives_[0], 4)})
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dataset", default="digits")
@@ -67,21 +87,10 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], help="a VaDE parameter, PARAM=VALUE")
     args = ap.parse_args()
     data = load_dataset(args.dataset)
-    X, y = data.flat().numpy(), data.y.numpy()
-    params = {"n_clusters": data.n_clusters, "n_restarts": 1, "verbose": False,
-              **parse_sets(args.set)}
-    for seed in (int(s) for s in args.seeds.split(",")):
-        for start in ("gmm", "oracle"):
-            model = vade_module.VaDE(random_state=seed, **params)
-            if start == "oracle":
-                with mock.patch.object(vade_module, "init_mixture", class_mixture(y)):
-                    model.fit(X)
-            else:
-                model.fit(X)
-            print(json.dumps({"seed": seed, "start": start,
-                              "start_acc": round(evaluate(y, model.init_labels_)["acc"], 4),
-                              "acc": round(evaluate(y, model.labels_)["acc"], 4),
-                              "mean_elbo": round(model.restart_objectives_[0], 4)}), flush=True)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    for row in compare(data.flat().numpy(), data.y.numpy(), data.n_clusters, seeds,
+                       parse_sets(args.set)):
+        print(json.dumps(row), flush=True)
 
 
 if __name__ == "__main__":
