@@ -198,8 +198,8 @@ def test_vade_oracle_tool_starts_from_the_true_classes():
     data = load_dataset("digits").subset(400, seed=0)
     tiny = dict(hidden=(32, 32), pretrain_epochs=20, pretrain_layerwise_epochs=0, epochs=3,
                 n_init=2)
-    rows = tool.compare(data.flat().numpy(), data.y.numpy(), 10, [0], tiny)
-    gmm, oracle = rows
-    assert (gmm["start"], oracle["start"]) == ("gmm", "oracle")
-    assert oracle["start_acc"] > gmm["start_acc"] + 0.05
-    assert np.isfinite(gmm["mean_elbo"]) and np.isfinite(oracle["mean_elbo"])
+    for method in ("vade", "dgg"):
+        gmm, oracle = tool.compare(data.flat().numpy(), data.y.numpy(), 10, [0], tiny, method)
+        assert (gmm["start"], oracle["start"]) == ("gmm", "oracle")
+        assert oracle["start_acc"] > gmm["start_acc"] + 0.05
+        assert np.isfinite(gmm["objective"]) and np.isfinite(oracle["objective"])
