@@ -193,7 +193,8 @@ def test_errors(vade, digits):
                    dict(arch="conv", pretrain_input_scale=5.0), dict(pi_init="kmeans"),
                    dict(lr_min=-1e-4), dict(lr_min=0.01, lr=0.002), dict(adam_eps=0.0),
                    dict(logvar_init="glorot"), dict(n_restarts=0), dict(n_restarts=1.5),
-                   dict(n_restarts=True)):
+                   dict(n_restarts=True), dict(pretrain_noise=1.0),
+                   dict(pretrain_layerwise_noise=-0.1)):
         with pytest.raises(ValueError):
             VaDE(10, verbose=False, **params).fit(digits.X[:100])
     assert VaDE().get_params()["n_clusters"] == 10
@@ -217,6 +218,27 @@ def test_reference_pretraining_recipe(digits):
         Z = enc(digits.X)
     assert Z.abs().max() < 1e3 and torch.isfinite(Z).all()
     assert est.labels_.shape == (1797,) and len(np.unique(est.init_labels_)) > 1
+
+
+def test_pretraining_noise_reaches_the_pretraining(digits, monkeypatch):
+    """pretrain_noise and pretrain_layerwise_noise are the two stages' masking rates."""
+    import dclearn.methods.vade as vade_module
+
+    seen = []
+
+    def spy(X, **kw):
+        seen.append((kw["noise"], kw["layerwise_noise"]))
+        return pretrain_autoencoder(X, **kw)
+
+    monkeypatch.setattr(vade_module, "pretrain_autoencoder", spy)
+    kw = dict(SMALL, epochs=1)
+    VaDE(10, random_state=0, device="cpu", verbose=False, **kw).fit(digits.X)
+    noisy = VaDE(10, random_state=0, device="cpu", verbose=False, pretrain_noise=0.3,
+                 pretrain_layerwise_noise=0.3, **kw).fit(digits.X)
+    assert seen == [(0.0, 0.2), (0.3, 0.3)]
+    # the noise changes what the pretraining learns (a different cache entry, other labels)
+    clean = VaDE(10, random_state=0, device="cpu", verbose=False, **kw).fit(digits.X)
+    assert not np.array_equal(noisy.init_labels_, clean.init_labels_)
 
 
 # --- collapse guard ---------------------------------------------------------------------

@@ -117,6 +117,8 @@ class VaDE(RestartMixin, _MixtureModelMixin, _VAEMixin, BaseClusterer):
         ``pretrain_batch_size``; ``pretrain_epochs=0`` starts from random networks).
     pretrain_layerwise_epochs : epochs per layer of the greedy layer-wise denoising stage
         that comes before it (DEC's, as in chapter 02; ``arch="mlp"`` only; 0 skips it).
+    pretrain_noise, pretrain_layerwise_noise : masking noise (dropout) of the end-to-end
+        and the layer-wise stages (0 and DEC's 0.2 by default; ``pretrain_autoencoder``).
     pretrain_solver, pretrain_input_scale : ``"adam"`` and 1 (default), or DEC's
         reference recipe for the d-500-500-2000-10 network VaDE shares with DEC:
         ``"sgd"`` (momentum 0.9, lr divided by 10 every 20,000 steps) on the data scaled
@@ -145,17 +147,12 @@ class VaDE(RestartMixin, _MixtureModelMixin, _VAEMixin, BaseClusterer):
     1e-3, BCE loss); VaDE training 50 epochs of batches of 64 at lr 2e-3 decayed by
     0.9 every 10 epochs; 4 restarts, a count set by time (about 25 s a restart on one
     thread; notebook 03 must stay within 3 minutes on two cores).
-    Measured on digits (1 thread), seeds 0-4: ACC 0.865 / NMI 0.844 (0.861 0.877 0.862
-    0.851 0.875), 100-110 s a fit. A single fit (``n_restarts=1``) scores 0.801 on
-    seeds 0-4 and 0.825 on seeds 0-19 (0.74-0.91): the optimum a fit ends in depends
-    on its pretrained embedding (with the pretraining fixed, the GMM and training seeds
-    move ACC by about 1.5 points), and over those 20 fits the final ELBO correlates with
-    ACC (r = 0.37). Neither a larger lr (5e-3: 0.73) nor the paper's 300 epochs instead
-    of 50 changed a single fit's result. Started from the true classes of the same
-    embedding instead of the GMM (``tools/vade_oracle.py``, a diagnostic that reads the
-    labels), fits end at 0.948 (seeds 0-4) with the same mean ELBO as the GMM-started
-    ones at 0.801: the objective barely separates the two partitions, so the start
-    decides. On MNIST, and what the paper's 0.945 rests on, see the README.
+    Measured on digits (1 thread), seeds 0-4: ACC 0.865 / NMI 0.844, 100-110 s a fit; a
+    single fit (``n_restarts=1``) 0.801 (seeds 0-19: 0.74-0.91). The optimum a fit ends in
+    depends mostly on its pretrained embedding; neither lr 5e-3 nor 300 epochs changed a
+    single fit's result, and started from the true classes (``tools/vade_oracle.py``, a
+    diagnostic that reads the labels) fits end at 0.948 with the same mean ELBO: the start
+    decides. MNIST, and what the paper's 0.945 rests on: the README.
 
     Fitted attributes: ``net_`` (``VAENet``), ``weights_`` (pi, K), ``means_`` (K, d),
     ``variances_`` (K, d), ``init_labels_`` (the GMM's labels before training),
@@ -171,7 +168,8 @@ class VaDE(RestartMixin, _MixtureModelMixin, _VAEMixin, BaseClusterer):
                  likelihood: str = "bernoulli", pretrain_epochs: int = 200,
                  pretrain_lr: float = 1e-3, pretrain_batch_size: int = 64,
                  pretrain_layerwise_epochs: int = 20, pretrain_solver: str = "adam",
-                 pretrain_input_scale: float = 1.0, epochs: int = 50, batch_size: int = 64,
+                 pretrain_input_scale: float = 1.0, pretrain_noise: float = 0.0,
+                 pretrain_layerwise_noise: float = 0.2, epochs: int = 50, batch_size: int = 64,
                  lr: float = 2e-3, lr_decay: float = 0.9, decay_every: int = 10,
                  lr_min: float = 0.0, adam_eps: float = 1e-8,
                  logvar_init: float | None = -4.0, pi_init: str = "gmm", n_init: int = 10,
@@ -190,6 +188,8 @@ class VaDE(RestartMixin, _MixtureModelMixin, _VAEMixin, BaseClusterer):
         self.pretrain_layerwise_epochs = pretrain_layerwise_epochs
         self.pretrain_solver = pretrain_solver
         self.pretrain_input_scale = pretrain_input_scale
+        self.pretrain_noise = pretrain_noise
+        self.pretrain_layerwise_noise = pretrain_layerwise_noise
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -221,6 +221,9 @@ class VaDE(RestartMixin, _MixtureModelMixin, _VAEMixin, BaseClusterer):
                               ("on_collapse", ("warn", "raise"))):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}.")
+        for name in ("pretrain_noise", "pretrain_layerwise_noise"):
+            if not 0.0 <= float(getattr(self, name)) < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)!r}.")
         if float(self.pretrain_input_scale) != 1.0 and self.arch != "mlp":
             raise ValueError("pretrain_input_scale != 1 needs arch='mlp'.")
         for name in ("pretrain_epochs", "pretrain_batch_size", "pretrain_layerwise_epochs",
@@ -255,7 +258,9 @@ class VaDE(RestartMixin, _MixtureModelMixin, _VAEMixin, BaseClusterer):
             epochs=int(self.pretrain_epochs), batch_size=int(self.pretrain_batch_size),
             lr=float(self.pretrain_lr),
             loss="bce" if self.likelihood == "bernoulli" else "mse",
+            noise=float(self.pretrain_noise),
             layerwise_epochs=int(self.pretrain_layerwise_epochs) if self.arch == "mlp" else 0,
+            layerwise_noise=float(self.pretrain_layerwise_noise),
             solver=self.pretrain_solver, input_scale=float(self.pretrain_input_scale),
             seed=seed, device=self.device_, verbose=self.verbose)
         self.history_.extend(hist)
