@@ -283,8 +283,7 @@ class _AEMixin:
                              pretrain_lr=self.pretrain_lr, n_init=self.n_init)
         self._check_nonnegative(pretrain_epochs=self.pretrain_epochs,
                                 pretrain_layerwise_epochs=self.pretrain_layerwise_epochs)
-        if not 0.0 <= float(self.pretrain_noise) < 1.0:
-            raise ValueError(f"pretrain_noise must be in [0, 1), got {self.pretrain_noise!r}.")
+        self._check_rate(pretrain_noise=self.pretrain_noise)
         if self.pretrain_solver not in SOLVERS:
             raise ValueError(f"pretrain_solver must be one of {SOLVERS}, got "
                              f"{self.pretrain_solver!r}.")

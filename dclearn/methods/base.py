@@ -115,6 +115,16 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
             if value is None or not np.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be >= 0, got {value!r}.")
 
+    def _check_rate(self, **params) -> None:
+        """Probabilities of dropping a value (noise, dropout): each in [0, 1)."""
+        for name, value in params.items():
+            try:
+                ok = 0.0 <= float(value) < 1.0
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise ValueError(f"{name} must be in [0, 1), got {value!r}.")
+
 
 def _to_numpy_labels(labels) -> np.ndarray:
     if isinstance(labels, torch.Tensor):

@@ -175,8 +175,7 @@ class DEPICT(BaseClusterer):
             raise ValueError(f"init must be 'kmeans' or 'agglomerative', got {self.init!r}.")
         if self.target not in ("paper", "sharpened"):
             raise ValueError(f"target must be 'paper' or 'sharpened', got {self.target!r}.")
-        if not 0.0 <= float(self.dropout) < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}.")
+        self._check_rate(dropout=self.dropout)
         if self.embedding_dim is not None:
             self._check_positive(embedding_dim=self.embedding_dim)
         if len(tuple(self.channels)) < 1 or any(int(c) < 1 for c in self.channels):

@@ -221,9 +221,8 @@ class VaDE(RestartMixin, _MixtureModelMixin, _VAEMixin, BaseClusterer):
                               ("on_collapse", ("warn", "raise"))):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}.")
-        for name in ("pretrain_noise", "pretrain_layerwise_noise"):
-            if not 0.0 <= float(getattr(self, name)) < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)!r}.")
+        self._check_rate(pretrain_noise=self.pretrain_noise,
+                         pretrain_layerwise_noise=self.pretrain_layerwise_noise)
         if float(self.pretrain_input_scale) != 1.0 and self.arch != "mlp":
             raise ValueError("pretrain_input_scale != 1 needs arch='mlp'.")
         for name in ("pretrain_epochs", "pretrain_batch_size", "pretrain_layerwise_epochs",
