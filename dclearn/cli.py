@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import importlib
 import json
 import platform
 import sys
@@ -20,99 +19,17 @@ import numpy as np
 import torch
 
 from .data import DATASETS, load_dataset
+from .methods.registry import (
+    METHODS,
+    available_methods,
+    bench_overrides,
+    make_estimator,
+)
 from .metrics import evaluate
-
-# name -> (module, class, default kwargs). Chapters add their methods here.
-METHODS: dict[str, tuple[str, str, dict]] = {
-    "kmeans": ("dclearn.methods.kmeans", "KMeans", {}),
-    "gmm": ("dclearn.methods.gmm", "GMM", {}),
-    # chapter 01: feedforward
-    "rim": ("dclearn.methods.rim", "RIM", {}),
-    "imsat": ("dclearn.methods.imsat", "IMSAT", {}),
-    "dac": ("dclearn.methods.dac", "DAC", {}),
-    # chapter 02: autoencoders
-    "aekmeans": ("dclearn.methods.aekmeans", "AEKMeans", {}),
-    "dec": ("dclearn.methods.dec", "DEC", {}),
-    "idec": ("dclearn.methods.idec", "IDEC", {}),
-    "dcn": ("dclearn.methods.dcn", "DCN", {}),
-    "depict": ("dclearn.methods.depict", "DEPICT", {}),
-    "den": ("dclearn.methods.den", "DEN", {}),
-    # chapter 03: variational autoencoders
-    "vae": ("dclearn.methods.vae", "VAE", {}),
-    "vade": ("dclearn.methods.vade", "VaDE", {}),
-    "dgg": ("dclearn.methods.dgg", "DGG", {}),
-    "ltvae": ("dclearn.methods.ltvae", "LTVAE", {}),
-}
-
-# Paper-scale settings for the 28x28 datasets (the papers' d-500-500-2000-10 autoencoder,
-# batches of 256, P updated every 140 iterations as in DEC's and IDEC's MNIST runs).
-# The pretraining is DEC's reference recipe, which IDEC's MNIST figures also start from
-# (its authors load DEC's pretrained weights): greedy layer-wise denoising stage of 50,000
-# steps per layer (183 epochs of 70,000 images), fine-tuning for 100,000 steps (366
-# epochs), SGD with momentum 0.9 at lr 0.1 divided by 10 every 20,000 steps, pixels
-# scaled by 5. About 70 minutes on two CPU threads. Applied by ``bench`` only.
-_PAPER_AE = dict(hidden=(500, 500, 2000), batch_size=256, pretrain_layerwise_epochs=183,
-                 pretrain_epochs=366, pretrain_solver="sgd", pretrain_lr=0.1,
-                 pretrain_input_scale=5.0)
-_PAPER_VAE = dict(hidden=(500, 500, 2000), pretrain_batch_size=256,
-                  pretrain_layerwise_epochs=183, pretrain_epochs=366, pretrain_solver="sgd",
-                  pretrain_lr=0.1, pretrain_input_scale=5.0, batch_size=100, epochs=300,
-                  n_restarts=1)
-PAPER_SCALE: dict[str, dict] = {
-    "aekmeans": _PAPER_AE,
-    "dec": {**_PAPER_AE, "update_interval": 140, "max_iter": 20000},
-    "idec": {**_PAPER_AE, "update_interval": 140, "max_iter": 20000},
-    "dcn": _PAPER_AE,
-    # DEN: the family's paper-scale autoencoder (its layer-wise stage, then 50 + 50 epochs)
-    "den": dict(hidden=(500, 500, 2000), batch_size=256),
-    # DEPICT: its defaults are already the paper's (two conv layers of 50 maps, batches
-    # of 100, dropout 0.1); no entry.
-    # IMSAT: the authors' MNIST settings (Hu et al. 2017, section 4 and their code)
-    "imsat": dict(lam=0.1, xi=10.0, eps_scale=0.25, n_epochs=50),
-    # VaDE / DGG: the network VaDE shares with DEC, pretrained by the same DEC recipe (its
-    # Bernoulli decoder trained by cross-entropy against the unscaled pixels), then the
-    # paper's batches of 100 for 300 epochs, one fit (no restarts: a fit takes hours on a
-    # CPU, and the paper reports single fits). VaDE also takes the authors' MNIST code's
-    # optimiser and start (github.com/slim1017/VaDE, VaDE.py): Adam's epsilon 1e-4, the
-    # decayed lr floored at 0.0002, a Glorot-initialised log-variance head, uniform pi.
-    "vade": {**_PAPER_VAE, "adam_eps": 1e-4, "lr_min": 2e-4, "logvar_init": None,
-             "pi_init": "uniform"},
-    "dgg": _PAPER_VAE,
-}
-PAPER_SCALE_DATASETS = ("mnist", "mnist_test", "fashion_mnist")
 
 # Preference order for the demo, strongest first; chosen from the README's measured
 # table, never at run time from labels.
 DEMO_ORDER = ["imsat", "dec", "idec", "rim", "dcn", "kmeans"]
-
-
-def available_methods() -> list[str]:
-    """Registered methods whose module can be imported."""
-    out = []
-    for name, (mod, cls, _) in METHODS.items():
-        try:
-            getattr(importlib.import_module(mod), cls)
-        except (ImportError, AttributeError):
-            continue
-        out.append(name)
-    return out
-
-
-def make_estimator(name: str, n_clusters: int, seed: int, device: str = "auto",
-                   verbose: bool = False, **overrides):
-    """A registered estimator with its benchmark defaults."""
-    if name not in METHODS:
-        raise ValueError(f"unknown method {name!r}; available: {', '.join(available_methods())}.")
-    mod, cls, defaults = METHODS[name]
-    est_cls = getattr(importlib.import_module(mod), cls)
-    kwargs = {**defaults, **overrides}
-    return est_cls(n_clusters=n_clusters, random_state=seed, device=device, verbose=verbose,
-                   **kwargs)
-
-
-def bench_overrides(name: str, dataset: str) -> dict:
-    """Settings ``bench`` changes from a method's defaults for ``dataset`` (paper scale)."""
-    return dict(PAPER_SCALE.get(name, {})) if dataset in PAPER_SCALE_DATASETS else {}
 
 
 def parse_settings(items: list[str]) -> dict[str, dict]:
@@ -150,7 +67,7 @@ def run_one(name: str, data, seed: int, device: str = "auto", verbose: bool = Fa
     est = make_estimator(name, data.n_clusters, seed, device, verbose,
                          **{**bench_overrides(name, data.name), **(settings or {})})
     if not share_pretraining:
-        from .methods.autoencoder import clear_pretrain_cache
+        from .methods.autoencoder.pretrain import clear_pretrain_cache
 
         clear_pretrain_cache()
     if torch.cuda.is_available():

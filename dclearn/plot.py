@@ -15,7 +15,7 @@ import torch
 from .metrics import matched_confusion
 
 __all__ = ["project_2d", "plot_embedding", "plot_cluster_grid", "plot_confusion",
-           "plot_history", "plot_images", "plot_toy", "plot_snapshots"]
+           "plot_history", "plot_images", "plot_toy", "plot_snapshots", "project_snapshots"]
 
 
 def _np(a) -> np.ndarray:
@@ -165,10 +165,25 @@ def plot_toy(X, labels, centers=None, title: str = "", ax=None):
     return fig
 
 
+def project_snapshots(snapshots, method: str = "pca") -> list[np.ndarray]:
+    """2-D projections of successive embeddings in one shared frame.
+
+    PCA is fitted on the last snapshot and applied to all, so the points move
+    in a fixed coordinate system rather than being re-projected each frame.
+    """
+    snaps = [np.asarray(s, dtype=np.float64).reshape(len(s), -1) for s in snapshots]
+    if not snaps:
+        raise ValueError("no snapshots to show: fit with snapshot_every > 0 first.")
+    if snaps[-1].shape[1] <= 2 or method != "pca":
+        return [project_2d(s, method) for s in snaps]
+    from sklearn.decomposition import PCA
+
+    pca = PCA(2, random_state=0).fit(snaps[-1])
+    return [pca.transform(s) for s in snaps]
+
+
 def plot_snapshots(snapshots, labels, titles=None, max_panels: int = 5, s: float = 4.0):
     """Static twin of ``widgets.embedding_slider``: a row of evenly spaced snapshots."""
-    from .widgets import project_snapshots
-
     frames = project_snapshots(snapshots)
     per_frame = isinstance(labels, (list, tuple)) and len(labels) == len(frames)
     pick = np.unique(np.linspace(0, len(frames) - 1, min(max_panels, len(frames))).astype(int))

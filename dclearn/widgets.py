@@ -8,26 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .plot import project_2d
+from .plot import project_snapshots
 
-__all__ = ["embedding_slider", "project_snapshots"]
-
-
-def project_snapshots(snapshots, method: str = "pca") -> list[np.ndarray]:
-    """2-D projections of successive embeddings in one shared frame.
-
-    PCA is fitted on the last snapshot and applied to all, so the points move
-    in a fixed coordinate system rather than being re-projected each frame.
-    """
-    snaps = [np.asarray(s, dtype=np.float64).reshape(len(s), -1) for s in snapshots]
-    if not snaps:
-        raise ValueError("no snapshots to show: fit with snapshot_every > 0 first.")
-    if snaps[-1].shape[1] <= 2 or method != "pca":
-        return [project_2d(s, method) for s in snaps]
-    from sklearn.decomposition import PCA
-
-    pca = PCA(2, random_state=0).fit(snaps[-1])
-    return [pca.transform(s) for s in snaps]
+__all__ = ["embedding_slider"]
 
 
 def embedding_slider(snapshots, labels, titles=None, method: str = "pca", s: float = 6.0):

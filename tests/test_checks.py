@@ -7,8 +7,8 @@ from scipy.optimize import linear_sum_assignment
 
 from dclearn import checks
 from dclearn.checks import ExerciseCheckError
-from dclearn.methods.gmm import gmm_responsibilities
-from dclearn.methods.kmeans import assign_clusters, update_centroids
+from dclearn.methods.classic.gmm import gmm_responsibilities
+from dclearn.methods.classic.kmeans import assign_clusters, update_centroids
 from dclearn.metrics import cluster_acc
 
 
@@ -66,7 +66,11 @@ def test_gmm_check():
 
 
 def test_dec_checks_catch_classic_mistakes():
-    from dclearn.methods.dec import kl_clustering_loss, soft_assignment, target_distribution
+    from dclearn.methods.autoencoder.dec import (
+        kl_clustering_loss,
+        soft_assignment,
+        target_distribution,
+    )
 
     checks.check_soft_assignment(soft_assignment)
     checks.check_target_distribution(target_distribution)
@@ -85,7 +89,7 @@ def test_dec_checks_catch_classic_mistakes():
 
 
 def test_dcn_check():
-    from dclearn.methods.dcn import dcn_centroid_update
+    from dclearn.methods.autoencoder.dcn import dcn_centroid_update
 
     checks.check_dcn_centroid_update(dcn_centroid_update)
 
@@ -107,7 +111,7 @@ def _stub(*args, **kwargs):
 
 
 def test_mutual_information_check_catches_classic_mistakes(capsys):
-    from dclearn.methods.rim import entropy, mutual_information
+    from dclearn.methods.feedforward.rim import entropy, mutual_information
 
     checks.check_mutual_information(mutual_information)
     assert "OK" in capsys.readouterr().out
@@ -159,7 +163,7 @@ def test_mutual_information_check_catches_classic_mistakes(capsys):
 def test_vat_perturbation_check_catches_classic_mistakes(capsys):
     import torch.nn.functional as F
 
-    from dclearn.methods.imsat import vat_perturbation
+    from dclearn.methods.feedforward.imsat import vat_perturbation
 
     checks.check_vat_perturbation(vat_perturbation)
     assert "OK" in capsys.readouterr().out
@@ -219,7 +223,7 @@ def test_vat_perturbation_check_catches_classic_mistakes(capsys):
 
 
 def test_select_pairs_check_catches_classic_mistakes(capsys):
-    from dclearn.methods.dac import select_pairs
+    from dclearn.methods.feedforward.dac import select_pairs
 
     checks.check_select_pairs(select_pairs)
     assert "OK" in capsys.readouterr().out
@@ -267,7 +271,7 @@ def test_reparameterize_check_catches_mistakes():
 
 
 def test_gaussian_kl_check_catches_mistakes():
-    from dclearn.methods.vae import gaussian_kl
+    from dclearn.methods.vae.vae import gaussian_kl
 
     checks.check_gaussian_kl(gaussian_kl)
     wrong = {
@@ -285,7 +289,7 @@ def test_gaussian_kl_check_catches_mistakes():
 def test_vade_responsibilities_check_catches_mistakes():
     import math
 
-    from dclearn.methods.vade import responsibilities
+    from dclearn.methods.vae.mixture_prior import responsibilities
 
     checks.check_vade_responsibilities(responsibilities)
 

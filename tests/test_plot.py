@@ -55,9 +55,9 @@ def test_snapshots_static_and_slider():
     snaps = [rng.normal(size=(40, 5)) * (i + 1) for i in range(7)]
     fig = plot.plot_snapshots(snaps, np.arange(40) % 3, max_panels=4)
     assert len(fig.axes) == 4
-    frames = widgets.project_snapshots(snaps)
+    frames = plot.project_snapshots(snaps)
     assert len(frames) == 7 and frames[0].shape == (40, 2)
     w = widgets.embedding_slider(snaps, np.arange(40) % 3)
     assert w.children[0].max == 6
     with pytest.raises(ValueError, match="no snapshots"):
-        widgets.project_snapshots([])
+        plot.project_snapshots([])

@@ -78,7 +78,7 @@ def test_demo_prints_table():
 
 
 def test_bench_uses_paper_scale_autoencoder_on_mnist_only():
-    from dclearn.cli import bench_overrides, make_estimator
+    from dclearn.methods.registry import bench_overrides, make_estimator
 
     assert bench_overrides("dec", "digits") == {}
     over = bench_overrides("dec", "mnist")
@@ -95,7 +95,7 @@ def test_bench_uses_paper_scale_autoencoder_on_mnist_only():
 def test_every_paper_scale_setting_is_a_parameter_of_its_estimator():
     # the notebooks take their MNIST settings from PAPER_SCALE: a misspelt key would only
     # fail hours into a paper-scale run
-    from dclearn.cli import PAPER_SCALE, make_estimator
+    from dclearn.methods.registry import PAPER_SCALE, make_estimator
 
     for name, settings in PAPER_SCALE.items():
         params = make_estimator(name, 10, 0, "cpu").get_params()

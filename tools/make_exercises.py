@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Build exercises/ from solutions/ (GUIDE.md section 5).
+"""Build exercises/ from solutions/ (docs/design.md, section 4).
 
 In every code cell of ``solutions/*.ipynb`` the lines from ``### BEGIN SOLUTION``
 to ``### END SOLUTION`` become ``raise NotImplementedError(...)`` at the marker's

@@ -9,7 +9,7 @@ combination is printed last.
     python tools/stability.py imsat --grid lam=0.05,0.1,0.2,0.3 --grid xi=1,10 \\
         --grid eps_scale=0.25,0.6 --seeds 0,1,2
 
-This is how IMSAT's digits defaults were chosen (see ``dclearn/methods/imsat.py``).
+This is how IMSAT's digits defaults were chosen (see ``dclearn/methods/feedforward/imsat.py``).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import json
 import torch
 from sklearn.metrics import adjusted_rand_score
 
-from dclearn.cli import make_estimator
 from dclearn.data import load_dataset
+from dclearn.methods.registry import make_estimator
 
 
 def parse_grid(items: list[str]) -> dict[str, list]:

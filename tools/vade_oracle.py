@@ -13,7 +13,7 @@ start and of the end and the objective ``n_restarts`` maximises (VaDE: the mean 
 the training data; DGG: that minus its graph term). If the oracle fits ended with a clearly
 higher objective, better optimisation (more restarts, longer training) would lead towards
 the true partition; if the two are alike, the objective cannot tell the partitions apart
-and the result is decided by the start. This is an experiment for the README and
+and the result is decided by the start. This is an experiment for docs/results.md and
 notebook 03, never a way to choose settings: it reads the labels.
 
     python tools/vade_oracle.py --seeds 0,1,2,3,4
@@ -33,9 +33,9 @@ from unittest import mock
 import numpy as np
 import torch
 
-import dclearn.methods.vade as vade_module
+import dclearn.methods.vae.vade as vade_module
 from dclearn.data import load_dataset
-from dclearn.methods.dgg import DGG
+from dclearn.methods.vae.dgg import DGG
 from dclearn.metrics import evaluate
 
 

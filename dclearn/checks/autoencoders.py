@@ -17,7 +17,7 @@ __all__ = [
 
 def check_soft_assignment(fn, n_cases: int = 10, seed: int = 0) -> None:
     """``fn(z, centroids, alpha=1.0) -> q (N, K)``: DEC's Student-t kernel (DEC eq. 1)."""
-    from ..methods.dec import soft_assignment
+    from ..methods.autoencoder.dec import soft_assignment
 
     what = "soft_assignment"
     g = torch.Generator().manual_seed(seed)
@@ -40,7 +40,7 @@ def check_soft_assignment(fn, n_cases: int = 10, seed: int = 0) -> None:
 
 def check_target_distribution(fn, n_cases: int = 10, seed: int = 0) -> None:
     """``fn(q) -> p``: DEC's auxiliary target (DEC eq. 3)."""
-    from ..methods.dec import target_distribution
+    from ..methods.autoencoder.dec import target_distribution
 
     what = "target_distribution"
     g = torch.Generator().manual_seed(seed)
@@ -61,7 +61,7 @@ def check_target_distribution(fn, n_cases: int = 10, seed: int = 0) -> None:
 
 def check_kl_clustering_loss(fn, n_cases: int = 10, seed: int = 0) -> None:
     """``fn(p, q) -> scalar``: KL(P || Q), summed over clusters, averaged over samples."""
-    from ..methods.dec import kl_clustering_loss
+    from ..methods.autoencoder.dec import kl_clustering_loss
 
     what = "kl_clustering_loss"
     g = torch.Generator().manual_seed(seed)
@@ -94,7 +94,7 @@ def check_kl_clustering_loss(fn, n_cases: int = 10, seed: int = 0) -> None:
 
 def check_dcn_centroid_update(fn, n_cases: int = 10, seed: int = 0) -> None:
     """``fn(centroids, counts, z, assignments) -> (centroids, counts)``: DCN's centroid step."""
-    from ..methods.dcn import dcn_centroid_update
+    from ..methods.autoencoder.dcn import dcn_centroid_update
 
     what = "dcn_centroid_update"
     g = torch.Generator().manual_seed(seed)

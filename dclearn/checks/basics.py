@@ -59,7 +59,7 @@ def check_cluster_acc(fn, n_cases: int = 20, seed: int = 0) -> None:
 
 def check_kmeans_step(fn, n_cases: int = 10, seed: int = 0) -> None:
     """``fn(X, C) -> (labels, new_C)``: one Lloyd iteration (assign, then update)."""
-    from ..methods.kmeans import assign_clusters, update_centroids
+    from ..methods.classic.kmeans import assign_clusters, update_centroids
 
     what = "kmeans_step"
     g = torch.Generator().manual_seed(seed)
@@ -96,7 +96,7 @@ def check_kmeans_step(fn, n_cases: int = 10, seed: int = 0) -> None:
 
 def check_gmm_responsibilities(fn, n_cases: int = 10, seed: int = 0) -> None:
     """``fn(X, weights, means, variances) -> gamma (N, K)``: the E-step of a diagonal GMM."""
-    from ..methods.gmm import gmm_responsibilities
+    from ..methods.classic.gmm import gmm_responsibilities
 
     what = "gmm_responsibilities"
     g = torch.Generator().manual_seed(seed)

@@ -17,7 +17,7 @@ def _three_numbers(out, what: str) -> tuple[float, float, float]:
         _fail(what, "returned None: did you forget a return statement?")
     if not isinstance(out, (tuple, list)) or len(out) != 3:
         _fail(what, "should return three numbers (mi, h_y, h_y_x), like "
-                    "dclearn.methods.rim.mutual_information.")
+                    "dclearn.methods.feedforward.rim.mutual_information.")
     vals = []
     for name, v in zip(("mi", "h_y", "h_y_x"), out):
         a = _np(v, name, what)
@@ -34,7 +34,7 @@ def check_mutual_information(fn, n_cases: int = 10, seed: int = 0) -> None:
     ``probs`` (N, K) are softmax outputs; ``h_y`` the entropy of the mean prediction,
     ``h_y_x`` the mean per-sample entropy, all in nats.
     """
-    from ..methods.rim import entropy, mutual_information
+    from ..methods.feedforward.rim import entropy, mutual_information
 
     what = "mutual_information"
     g = torch.Generator().manual_seed(seed)
@@ -110,7 +110,7 @@ def check_vat_perturbation(fn, seed: int = 0) -> None:
     many iterations converge to it), that no gradient is left on the model, and that the
     KL grows more along ``r_adv`` than along a random direction of the same length.
     """
-    from ..methods.imsat import random_perturbation, vat_perturbation
+    from ..methods.feedforward.imsat import random_perturbation, vat_perturbation
 
     what = "vat_perturbation"
     g = torch.Generator().manual_seed(seed)
@@ -209,7 +209,7 @@ def check_select_pairs(fn, n_cases: int = 10, seed: int = 0) -> None:
     ``positive = sim >= upper`` (same cluster), ``negative = sim < lower`` (different
     clusters), pairs in between are in neither mask (not used for training).
     """
-    from ..methods.dac import select_pairs
+    from ..methods.feedforward.dac import select_pairs
 
     what = "select_pairs"
     g = torch.Generator().manual_seed(seed)

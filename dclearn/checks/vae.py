@@ -47,7 +47,7 @@ def check_reparameterize(fn, n_cases: int = 10, seed: int = 0) -> None:
 
 def check_gaussian_kl(fn, n_cases: int = 10, seed: int = 0) -> None:
     """``fn(mu, logvar) -> (N,)``: KL(N(mu, diag exp(logvar)) || N(0, I)) per sample."""
-    from ..methods.vae import gaussian_kl
+    from ..methods.vae.vae import gaussian_kl
 
     what = "gaussian_kl"
     g = torch.Generator().manual_seed(seed)
@@ -80,7 +80,7 @@ def check_gaussian_kl(fn, n_cases: int = 10, seed: int = 0) -> None:
 
 def check_vade_responsibilities(fn, n_cases: int = 10, seed: int = 0) -> None:
     """``fn(z, pi, mu_c, logvar_c) -> gamma (N, K)``: VaDE's q(c | x) (VaDE eq. 16)."""
-    from ..methods.vade import responsibilities
+    from ..methods.vae.vade import responsibilities
 
     what = "responsibilities"
     g = torch.Generator().manual_seed(seed)

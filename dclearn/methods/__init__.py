@@ -1,22 +1,16 @@
-"""Clustering methods, one file each, all scikit-learn style estimators."""
+"""Clustering methods: scikit-learn style estimators, one subpackage per chapter's family.
 
-from .aekmeans import AEKMeans
-from .autoencoder import pretrain_autoencoder
+- ``classic/`` (chapter 00), ``feedforward/`` (01), ``autoencoder/`` (02), ``vae/`` (03);
+- ``base.py``: the estimator base class every method subclasses;
+- ``restarts.py``: whole-fit restarts kept by the method's own objective;
+- ``registry.py``: the estimators by short name, with their benchmark settings.
+"""
+
+from .autoencoder import DCN, DEC, DEN, DEPICT, IDEC, AEKMeans, pretrain_autoencoder
 from .base import BaseClusterer
-from .dac import DAC
-from .dcn import DCN
-from .dec import DEC
-from .den import DEN
-from .depict import DEPICT
-from .dgg import DGG
-from .gmm import GMM
-from .idec import IDEC
-from .imsat import IMSAT
-from .kmeans import KMeans
-from .ltvae import LTVAE
-from .rim import RIM
-from .vade import ClusterCollapseWarning, VaDE
-from .vae import VAE
+from .classic import GMM, KMeans
+from .feedforward import DAC, IMSAT, RIM
+from .vae import DGG, LTVAE, VAE, ClusterCollapseWarning, VaDE
 
 __all__ = ["BaseClusterer", "KMeans", "GMM", "AEKMeans", "pretrain_autoencoder", "DEC", "IDEC",
            "DCN", "DEPICT", "DEN", "RIM", "IMSAT", "DAC",

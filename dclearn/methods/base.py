@@ -1,6 +1,6 @@
 """The estimator base class shared by every clustering method.
 
-scikit-learn conventions (GUIDE.md section 3): ``__init__`` stores its arguments
+scikit-learn conventions (docs/design.md, section 2): ``__init__`` stores its arguments
 verbatim and does nothing else; ``fit`` validates, seeds, picks the device, trains
 and returns ``self``; fitted attributes end with ``_``. A subclass implements
 ``_fit(X, y)`` (X a float32 tensor already on ``self.device_``) returning the

@@ -1,0 +1,15 @@
+"""Chapter 00 (notebooks/00_clustering_basics.ipynb): the classic baselines every deep method is
+measured against.
+
+Files, in reading order:
+
+- ``kmeans.py``: k-means (Lloyd) with k-means++ seeding, written in torch; its assignment and
+  update steps are reused by the autoencoder methods of chapter 02.
+- ``gmm.py``: a Gaussian mixture with diagonal covariances fitted by EM; VaDE (chapter 03)
+  starts its prior from it.
+"""
+
+from .gmm import GMM
+from .kmeans import KMeans
+
+__all__ = ["KMeans", "GMM"]
