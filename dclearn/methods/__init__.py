@@ -6,12 +6,13 @@
 - ``registry.py``: the estimators by short name, with their benchmark settings.
 """
 
-from .autoencoder import DCN, DEC, DEN, DEPICT, IDEC, AEKMeans, pretrain_autoencoder
+from .autoencoder import DCN, DEC, DEN, DEPICT, IDEC, N2D, AEKMeans, pretrain_autoencoder
 from .base import BaseClusterer
-from .classic import GMM, KMeans
+from .classic import GMM, TSNEGMM, KMeans, Spectral
 from .feedforward import DAC, IMSAT, RIM
 from .vae import DGG, LTVAE, VAE, ClusterCollapseWarning, VaDE
 
-__all__ = ["BaseClusterer", "KMeans", "GMM", "AEKMeans", "pretrain_autoencoder", "DEC", "IDEC",
-           "DCN", "DEPICT", "DEN", "RIM", "IMSAT", "DAC",
+__all__ = ["BaseClusterer", "KMeans", "GMM", "Spectral", "TSNEGMM",
+           "RIM", "IMSAT", "DAC",
+           "AEKMeans", "pretrain_autoencoder", "DEC", "IDEC", "DCN", "DEPICT", "DEN", "N2D",
            "VAE", "VaDE", "DGG", "LTVAE", "ClusterCollapseWarning"]

@@ -16,6 +16,8 @@ __all__ = ["METHODS", "PAPER_SCALE", "PAPER_SCALE_DATASETS", "available_methods"
 METHODS: dict[str, tuple[str, str, dict]] = {
     "kmeans": ("dclearn.methods.classic.kmeans", "KMeans", {}),
     "gmm": ("dclearn.methods.classic.gmm", "GMM", {}),
+    "spectral": ("dclearn.methods.classic.spectral", "Spectral", {}),
+    "tsne_gmm": ("dclearn.methods.classic.tsne_gmm", "TSNEGMM", {}),
     # chapter 01: feedforward
     "rim": ("dclearn.methods.feedforward.rim", "RIM", {}),
     "imsat": ("dclearn.methods.feedforward.imsat", "IMSAT", {}),
@@ -27,6 +29,7 @@ METHODS: dict[str, tuple[str, str, dict]] = {
     "dcn": ("dclearn.methods.autoencoder.dcn", "DCN", {}),
     "depict": ("dclearn.methods.autoencoder.depict", "DEPICT", {}),
     "den": ("dclearn.methods.autoencoder.den", "DEN", {}),
+    "n2d": ("dclearn.methods.autoencoder.n2d", "N2D", {}),
     # chapter 03: variational autoencoders
     "vae": ("dclearn.methods.vae.vae", "VAE", {}),
     "vade": ("dclearn.methods.vae.vade", "VaDE", {}),
@@ -53,6 +56,8 @@ PAPER_SCALE: dict[str, dict] = {
     "dec": {**_PAPER_AE, "update_interval": 140, "max_iter": 20000},
     "idec": {**_PAPER_AE, "update_interval": 140, "max_iter": 20000},
     "dcn": _PAPER_AE,
+    # N2D: the chapter's paper-scale autoencoder (the N2D paper's is the same d-500-500-2000-K)
+    "n2d": _PAPER_AE,
     # DEN: the family's paper-scale autoencoder (its layer-wise stage, then 50 + 50 epochs)
     "den": dict(hidden=(500, 500, 2000), batch_size=256),
     # DEPICT: its defaults are already the paper's (two conv layers of 50 maps, batches

@@ -11,6 +11,7 @@ Files, in reading order:
 - ``dec.py``: DEC, soft assignments sharpened into a target distribution.
 - ``idec.py``: IDEC, DEC that keeps the decoder's reconstruction term.
 - ``dcn.py``: DCN, k-means and reconstruction trained jointly.
+- ``n2d.py``: N2D, the autoencoder's embedding mapped by t-SNE (or Isomap), then a GMM.
 - ``den.py``: DEN, an embedding shaped by locality and group-sparsity constraints.
 - ``depict_net.py``, ``depict_objective.py``, ``depict.py``: DEPICT's network, its balanced
   targets and losses, and the estimator.
@@ -22,6 +23,7 @@ from .dec import DEC
 from .den import DEN
 from .depict import DEPICT
 from .idec import IDEC
+from .n2d import N2D
 from .pretrain import pretrain_autoencoder
 
-__all__ = ["pretrain_autoencoder", "AEKMeans", "DEC", "IDEC", "DCN", "DEN", "DEPICT"]
+__all__ = ["pretrain_autoencoder", "AEKMeans", "DEC", "IDEC", "DCN", "DEN", "DEPICT", "N2D"]
