@@ -24,7 +24,8 @@ lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/
 
 bench: $(STAMP)
-	$(PY) -m dclearn bench --dataset digits --seeds 0,1,2,3,4
+	OMP_NUM_THREADS=1 $(PY) -m dclearn bench --all --dataset digits --seeds 0,1,2,3,4
+	$(PY) tools/make_tables.py
 
 exercises: $(STAMP)
 	$(PY) tools/make_exercises.py

@@ -26,6 +26,7 @@ from .methods.registry import (
     make_estimator,
 )
 from .metrics import evaluate
+from .results import STORE, add_rows, provenance, stored_settings
 
 # Preference order for the demo, strongest first; chosen from the README's measured
 # table, never at run time from labels.
@@ -116,7 +117,11 @@ def machine() -> str:
 
 def bench(dataset: str, methods: list[str], seeds: list[int], out: Path,
           device: str = "auto", root: str | None = None, verbose: bool = False,
-          share_pretraining: bool = False, settings: dict[str, dict] | None = None) -> dict:
+          share_pretraining: bool = False, settings: dict[str, dict] | None = None,
+          store: Path | None = STORE) -> dict:
+    """Fit ``methods`` over ``seeds`` on ``dataset``; write the markdown table and JSON of
+    this run to ``out`` and add every fit, as it finishes, to the results store ``store``
+    (``None``: not stored)."""
     settings = settings or {}
     stray = sorted(set(settings) - set(methods))
     if stray:
@@ -128,12 +133,17 @@ def bench(dataset: str, methods: list[str], seeds: list[int], out: Path,
             raise ValueError(f"{name} has no parameter {', '.join(bad)}; its parameters: "
                              f"{', '.join(sorted(valid))}.")
     data = load_dataset(dataset, root)
+    used = {m: {**bench_overrides(m, dataset), **settings.get(m, {})} for m in methods}
     rows = []
     for name in methods:
         for seed in seeds:
             r = run_one(name, data, seed, device, verbose, share_pretraining,
                         settings.get(name))
             rows.append(r)
+            if store is not None:  # each fit as it finishes: a stopped run keeps its rows
+                add_rows(dataset, [{**r, "settings": stored_settings(used[name]),
+                                    "share_pretraining": share_pretraining, **provenance()}],
+                         store)
             start = f", start acc {r['start_acc']:.3f}" if "start_acc" in r else ""
             print(f"{name:>10} seed {seed}: acc {r['acc']:.3f} nmi {r['nmi']:.3f} "
                   f"ari {r['ari']:.3f} ({r['seconds']:.1f} s{start})", flush=True)
@@ -142,7 +152,6 @@ def bench(dataset: str, methods: list[str], seeds: list[int], out: Path,
     out.mkdir(parents=True, exist_ok=True)
     note = ("\n\nPretraining shared between the autoencoder methods of one seed: only the "
             "first one's seconds include it.\n" if share_pretraining else "\n")
-    used = {m: {**bench_overrides(m, dataset), **settings.get(m, {})} for m in methods}
     used = {m: v for m, v in used.items() if v}
     if used:
         note += "\nSettings changed from the defaults: " + "; ".join(
@@ -154,7 +163,8 @@ def bench(dataset: str, methods: list[str], seeds: list[int], out: Path,
          "settings": {m: {k: repr(v) for k, v in kv.items()} for m, kv in used.items()},
          "runs": rows, "summary": summary}, indent=2))
     print(table)
-    print(f"written: {out / f'bench_{dataset}.md'} and .json")
+    print(f"written: {out / f'bench_{dataset}.md'} and .json"
+          + (f"; rows added to {Path(store) / f'{dataset}.json'}" if store is not None else ""))
     return summary
 
 
@@ -180,6 +190,12 @@ def main(argv: list[str] | None = None) -> int:
     p_bench.add_argument("--dataset", default="digits", choices=DATASETS)
     p_bench.add_argument("--methods", default="kmeans,gmm",
                          help="comma-separated; 'all' for every available method")
+    p_bench.add_argument("--all", action="store_true", help="every registered method")
+    p_bench.add_argument("--store", default=str(STORE),
+                         help="results store folder the fits are added to (default: the "
+                              "repository's results/)")
+    p_bench.add_argument("--no-store", action="store_true",
+                         help="do not add the fits to the results store")
     p_bench.add_argument("--seeds", default="0,1,2")
     p_bench.add_argument("--out", default="bench_results")
     p_bench.add_argument("--root", default=None, help="data folder (default $DCLEARN_DATA)")
@@ -195,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         demo(args.device)
         return 0
-    methods = available_methods() if args.methods == "all" else \
+    methods = available_methods() if args.all or args.methods == "all" else \
         [m.strip() for m in args.methods.split(",") if m.strip()]
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
@@ -210,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     try:
         bench(args.dataset, methods, seeds, Path(args.out), args.device, args.root,
-              args.verbose, args.share_pretraining, settings)
+              args.verbose, args.share_pretraining, settings,
+              None if args.no_store else Path(args.store))
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

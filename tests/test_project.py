@@ -51,13 +51,18 @@ def test_public_api_imports():
 def test_cli_bench_writes_table_and_json(tmp_path):
     run = subprocess.run([sys.executable, "-m", "dclearn", "bench", "--dataset", "digits",
                           "--methods", "kmeans,gmm", "--seeds", "0,1", "--out", str(tmp_path),
-                          "--device", "cpu"], capture_output=True, text=True, cwd=ROOT)
+                          "--device", "cpu", "--store", str(tmp_path / "store")],
+                         capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0, run.stderr
     result = json.loads((tmp_path / "bench_digits.json").read_text())
     assert len(result["runs"]) == 4
     assert set(result["summary"]) == {"kmeans", "gmm"}
     assert result["summary"]["kmeans"]["acc"]["mean"] > 0.75
     assert "| kmeans |" in (tmp_path / "bench_digits.md").read_text()
+    stored = json.loads((tmp_path / "store" / "digits.json").read_text())["rows"]
+    assert sorted((r["method"], r["seed"]) for r in stored) == [
+        ("gmm", 0), ("gmm", 1), ("kmeans", 0), ("kmeans", 1)]
+    assert all(r["settings"] == {} and r["threads"] >= 1 and r["version"] for r in stored)
 
 
 def test_cli_rejects_unknown_method_and_missing_data(tmp_path):

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["METHODS", "PAPER_SCALE", "PAPER_SCALE_DATASETS", "available_methods",
+__all__ = ["METHODS", "PAPER_SCALE", "PAPER_SCALE_DATASETS", "TITLES", "PAPER_MNIST_ACC",
+           "available_methods",
            "make_estimator", "bench_overrides"]
 
 # name -> (module, class, default kwargs). Chapters add their methods here.
@@ -104,3 +105,38 @@ def make_estimator(name: str, n_clusters: int, seed: int, device: str = "auto",
 def bench_overrides(name: str, dataset: str) -> dict:
     """Settings ``bench`` changes from a method's defaults for ``dataset`` (paper scale)."""
     return dict(PAPER_SCALE.get(name, {})) if dataset in PAPER_SCALE_DATASETS else {}
+
+
+# How the tables name each method, its chapter, and its paper's MNIST accuracy (the figure
+# each paper reports for its own method on MNIST's 70,000 images; blank where the paper
+# reports none on MNIST). Read by tools/make_tables.py and notebook 06.
+TITLES: dict[str, tuple[str, str]] = {
+    "kmeans": ("k-means (raw pixels)", "00"),
+    "gmm": ("GMM, diagonal (raw pixels)", "00"),
+    "spectral": ("spectral clustering, 10-NN graph (raw pixels)", "06"),
+    "tsne_gmm": ("t-SNE + GMM (raw pixels)", "06"),
+    "rim": ("RIM", "01"),
+    "imsat": ("IMSAT (VAT)", "01"),
+    "dac": ("DAC", "01"),
+    "aekmeans": ("AE + k-means", "02"),
+    "dec": ("DEC", "02"),
+    "idec": ("IDEC", "02"),
+    "dcn": ("DCN", "02"),
+    "depict": ("DEPICT", "02"),
+    "den": ("DEN", "02"),
+    "n2d": ("N2D (AE + t-SNE + GMM)", "06"),
+    "vae": ("VAE + k-means", "03"),
+    "vade": ("VaDE (4 restarts)", "03"),
+    "dgg": ("DGG (4 restarts)", "03"),
+    "ltvae": ("LTVAE (digit facet)", "03"),
+}
+PAPER_MNIST_ACC: dict[str, float] = {
+    "imsat": 0.984,   # Hu et al. 2017 (IMSAT with VAT)
+    "dac": 0.978,     # Chang et al. 2017
+    "dec": 0.843,     # Xie et al. 2016
+    "idec": 0.881,    # Guo et al. 2017
+    "dcn": 0.830,     # Yang et al. 2017
+    "depict": 0.965,  # Ghasedi Dizaji et al. 2017
+    "n2d": 0.979,     # McConville et al. 2020 (with UMAP)
+    "vade": 0.945,    # Jiang et al. 2017
+}
