@@ -21,7 +21,7 @@ __all__ = [
     "get_device", "seed_everything", "make_generator", "batch_indices", "minibatches",
     "autocast", "TrainingDivergedError", "check_finite", "EpochLog", "progress",
     "train_epochs", "predict_in_batches", "save_checkpoint", "load_checkpoint",
-    "configure_backend", "adam", "flush_denormals",
+    "configure_backend", "adam", "flush_denormals", "INTERRUPT", "interruptible",
 ]
 
 
@@ -185,6 +185,44 @@ def flush_denormals():
         torch.set_flush_denormal(False)
 
 
+class _Interrupt:
+    """Where a fit was stopped by the user (KeyboardInterrupt, a notebook's stop button).
+
+    ``interruptible()`` opens a fit: inside it, ``train_epochs`` catches the interrupt,
+    records the phase and epoch here, and returns; every later ``train_epochs`` of the same
+    fit returns at once, so the estimator finishes with the networks as they are. Outside
+    a fit (set-up, validation, a direct call) the interrupt propagates as usual.
+    """
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.phase: str | None = None
+        self.epoch: int | None = None
+
+    @property
+    def active(self) -> bool:
+        """True once training in the current fit was interrupted."""
+        return self.phase is not None
+
+
+INTERRUPT = _Interrupt()
+
+
+@contextlib.contextmanager
+def interruptible():
+    """The span of one fit in which an interrupt stops training instead of the program.
+
+    Yields the shared ``INTERRUPT`` state; the outermost span resets it on entry.
+    """
+    if INTERRUPT.depth == 0:
+        INTERRUPT.phase = INTERRUPT.epoch = None
+    INTERRUPT.depth += 1
+    try:
+        yield INTERRUPT
+    finally:
+        INTERRUPT.depth -= 1
+
+
 def train_epochs(epoch_fn: Callable[[int], dict], n_epochs: int, *, desc: str = "training",
                  verbose: bool = True, history: list | None = None,
                  callback: Callable[[int, dict], bool | None] | None = None) -> list[dict]:
@@ -194,21 +232,32 @@ def train_epochs(epoch_fn: Callable[[int], dict], n_epochs: int, *, desc: str = 
     dict (plus ``phase`` and ``epoch``) is appended to ``history``; a NaN or inf
     loss stops training with ``TrainingDivergedError``. ``callback(epoch, entry)``
     may add entries (e.g. metrics) and returns True to stop early. Runs under
-    ``flush_denormals()`` (faster CPU training, same results).
+    ``flush_denormals()`` (faster CPU training, same results). Inside ``interruptible()``
+    (every estimator's ``fit``), a KeyboardInterrupt ends the phase with an entry
+    ``{"phase", "epoch", "interrupted": True}`` and skips the fit's later phases.
     """
     history = [] if history is None else history
-    with progress(n_epochs, desc, verbose) as bar, flush_denormals():
-        for epoch in range(n_epochs):
-            losses = epoch_fn(epoch)
-            check_finite(losses, epoch, desc)
-            entry = {"phase": desc, "epoch": epoch, **losses}
-            stop = bool(callback(epoch, entry)) if callback is not None else False
-            history.append(entry)
-            bar.set_postfix({k: f"{v:.4g}" for k, v in entry.items()
-                             if isinstance(v, float)}, refresh=False)
-            bar.update(1)
-            if stop:
-                break
+    if INTERRUPT.active:  # an earlier phase of this fit was interrupted
+        return history
+    epoch = 0
+    try:
+        with progress(n_epochs, desc, verbose) as bar, flush_denormals():
+            for epoch in range(n_epochs):
+                losses = epoch_fn(epoch)
+                check_finite(losses, epoch, desc)
+                entry = {"phase": desc, "epoch": epoch, **losses}
+                stop = bool(callback(epoch, entry)) if callback is not None else False
+                history.append(entry)
+                bar.set_postfix({k: f"{v:.4g}" for k, v in entry.items()
+                                 if isinstance(v, float)}, refresh=False)
+                bar.update(1)
+                if stop:
+                    break
+    except KeyboardInterrupt:
+        if INTERRUPT.depth == 0:
+            raise
+        INTERRUPT.phase, INTERRUPT.epoch = desc, epoch
+        history.append({"phase": desc, "epoch": epoch, "interrupted": True})
     return history
 
 

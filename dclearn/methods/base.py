@@ -10,6 +10,7 @@ labels, and ``_predict`` / ``_transform`` on such tensors.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import torch
@@ -18,9 +19,9 @@ from sklearn.exceptions import NotFittedError
 
 from .._validation import as_tensor, check_labels, check_n_clusters
 from ..metrics import evaluate
-from ..train import configure_backend, get_device, seed_everything
+from ..train import configure_backend, get_device, interruptible, seed_everything
 
-__all__ = ["BaseClusterer", "NotFittedError"]
+__all__ = ["BaseClusterer", "NotFittedError", "InterruptedFitWarning"]
 
 
 class BaseClusterer(ClusterMixin, BaseEstimator):
@@ -48,7 +49,11 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         configure_backend(self.device_)
         self.seed_ = seed_everything(self.random_state)
         self.history_: list[dict] = []
-        labels = self._fit(Xt.to(self.device_), self._y_eval)
+        with interruptible() as stop:
+            labels = self._fit(Xt.to(self.device_), self._y_eval)
+            self.interrupted_ = stop.active and stop.depth == 1
+            if self.interrupted_:
+                _warn_interrupted(self, stop.phase, stop.epoch)
         self.labels_ = _to_numpy_labels(labels)
         del self._y_eval
         return self
@@ -124,6 +129,19 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
                 ok = False
             if not ok:
                 raise ValueError(f"{name} must be in [0, 1), got {value!r}.")
+
+
+class InterruptedFitWarning(UserWarning):
+    """A fit was stopped by the user; the estimator holds the state training had reached."""
+
+
+def _warn_interrupted(est, phase: str, epoch: int) -> None:
+    warnings.warn(
+        f"{type(est).__name__}.fit was interrupted in phase '{phase}' at epoch {epoch}: "
+        f"training stopped there and the later phases were skipped, so labels_ and the "
+        f"networks are those of that moment (history_ ends with the entry marked "
+        f"'interrupted'; interrupted_ is True). Call fit again to train in full.",
+        InterruptedFitWarning, stacklevel=3)
 
 
 def _to_numpy_labels(labels) -> np.ndarray:

@@ -21,6 +21,8 @@ import warnings
 
 import numpy as np
 
+from ..train import INTERRUPT
+
 __all__ = ["RestartMixin", "restart_seed"]
 
 
@@ -59,6 +61,8 @@ class RestartMixin:
             if best_state is None or value > best_value:
                 # a shallow copy is enough: each restart binds new objects to the attributes
                 best_value, best_state = value, (r, labels, dict(vars(self)), caught)
+            if INTERRUPT.active:  # stopped by the user: no further restart
+                break
         r, labels, state, caught = best_state
         vars(self).update(state)
         self.restart_objectives_, self.best_restart_ = objectives, r

@@ -70,6 +70,7 @@ from torch import nn
 
 from ...nets import glorot_init_, make_autoencoder_nets
 from ...train import (
+    INTERRUPT,
     EpochLog,
     autocast,
     batch_indices,
@@ -246,6 +247,8 @@ def pretrain_autoencoder(X: torch.Tensor, *, arch: str = "mlp", latent: int = 10
     dec.eval()
     if scale != 1.0:
         fold_input_scale(enc, dec, scale, output=loss == "mse")
+    if INTERRUPT.active:  # a partial pretraining is never reused by another fit
+        return enc, dec, history
     if use_cache:
         remember(key, enc, dec, history)
     if path is not None:
