@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib
 
+from .dbn.dbn_nmmc import MNIST_SETTINGS as _DBN_MNIST
+
 __all__ = ["METHODS", "PAPER_SCALE", "PAPER_SCALE_DATASETS", "TITLES", "PAPER_MNIST_ACC",
            "available_methods",
            "make_estimator", "bench_overrides"]
@@ -36,6 +38,8 @@ METHODS: dict[str, tuple[str, str, dict]] = {
     "vade": ("dclearn.methods.vae.vade", "VaDE", {}),
     "dgg": ("dclearn.methods.vae.dgg", "DGG", {}),
     "ltvae": ("dclearn.methods.vae.ltvae", "LTVAE", {}),
+    # chapter 06: the survey's fifth kind
+    "dbn_nmmc": ("dclearn.methods.dbn.dbn_nmmc", "DBNNMMC", {}),
 }
 
 # Paper-scale settings for the 28x28 datasets (the papers' d-500-500-2000-10 autoencoder,
@@ -74,6 +78,8 @@ PAPER_SCALE: dict[str, dict] = {
     "vade": {**_PAPER_VAE, "adam_eps": 1e-4, "lr_min": 2e-4, "logvar_init": None,
              "pi_init": "uniform"},
     "dgg": _PAPER_VAE,
+    # DBN + NMMC: the standard DBN recipe (Hinton, Osindero and Teh 2006; see dbn_nmmc.py)
+    "dbn_nmmc": _DBN_MNIST,
 }
 PAPER_SCALE_DATASETS = ("mnist", "mnist_test", "fashion_mnist")
 
@@ -129,6 +135,7 @@ TITLES: dict[str, tuple[str, str]] = {
     "vade": ("VaDE (4 restarts)", "03"),
     "dgg": ("DGG (4 restarts)", "03"),
     "ltvae": ("LTVAE (digit facet)", "03"),
+    "dbn_nmmc": ("DBN + NMMC", "06"),
 }
 PAPER_MNIST_ACC: dict[str, float] = {
     "imsat": 0.984,   # Hu et al. 2017 (IMSAT with VAT)
