@@ -26,7 +26,14 @@ from .methods.registry import (
     make_estimator,
 )
 from .metrics import evaluate
-from .results import STORE, add_rows, provenance, stored_settings
+from .results import (
+    MAX_STORED_LABELS,
+    STORE,
+    add_rows,
+    encode_labels,
+    provenance,
+    stored_settings,
+)
 
 # Preference order for the demo, strongest first; chosen from the README's measured
 # table, never at run time from labels.
@@ -78,7 +85,8 @@ def run_one(name: str, data, seed: int, device: str = "auto", verbose: bool = Fa
     if torch.cuda.is_available():
         torch.cuda.synchronize()
     seconds = time.perf_counter() - t0
-    row = {"method": name, "seed": seed, **evaluate(data.y, est.labels_), "seconds": seconds}
+    row = {"method": name, "seed": seed, **evaluate(data.y, est.labels_), "seconds": seconds,
+           "_labels": est.labels_}
     start = getattr(est, "init_labels_", None)
     if start is not None:  # the partition training started from (k-means / GMM)
         row.update({f"start_{k}": v for k, v in evaluate(data.y, start).items()})
@@ -139,11 +147,14 @@ def bench(dataset: str, methods: list[str], seeds: list[int], out: Path,
         for seed in seeds:
             r = run_one(name, data, seed, device, verbose, share_pretraining,
                         settings.get(name))
+            labels = r.pop("_labels")
             rows.append(r)
             if store is not None:  # each fit as it finishes: a stopped run keeps its rows
+                extra = {"labels": encode_labels(labels)} if len(labels) <= MAX_STORED_LABELS \
+                    else {}
                 add_rows(dataset, [{**r, "settings": stored_settings(used[name]),
-                                    "share_pretraining": share_pretraining, **provenance()}],
-                         store)
+                                    "share_pretraining": share_pretraining, **provenance(),
+                                    **extra}], store)
             start = f", start acc {r['start_acc']:.3f}" if "start_acc" in r else ""
             print(f"{name:>10} seed {seed}: acc {r['acc']:.3f} nmi {r['nmi']:.3f} "
                   f"ari {r['ari']:.3f} ({r['seconds']:.1f} s{start})", flush=True)

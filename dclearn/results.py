@@ -5,7 +5,9 @@ later run replaces the rows with the same method, seed and settings, and adds th
 ``tools/make_tables.py`` writes the README's table and docs/results.md's tables from it, and
 notebook 06 reads it instead of training twenty methods again. A row holds the scores, the
 seconds of the fit, the settings that differ from the method's defaults, the library version
-and commit, the machine and the thread count, and the date.
+and commit, the machine, the thread count and the machine's load (one-minute load average when
+the fit ended: seconds measured beside other work are longer), the date, and for small data
+sets the labels themselves.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["STORE", "SCORES", "row_key", "load_rows", "save_rows", "add_rows", "summarise",
-           "provenance", "settings_key", "stored_settings"]
+           "provenance", "settings_key", "stored_settings", "encode_labels", "decode_labels"]
 
 #: The store's folder in the repository (``$DCLEARN_RESULTS`` overrides it).
 STORE = Path(os.environ.get("DCLEARN_RESULTS", Path(__file__).resolve().parents[1] / "results"))
@@ -98,6 +100,25 @@ def summarise(rows: list[dict], settings_of=None) -> dict[str, dict]:
     return out
 
 
+_DIGITS36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+#: Labels are stored with the row for data sets up to this size (notebook 06 reads them to
+#: compare the methods' confusions without training them again).
+MAX_STORED_LABELS = 20000
+
+
+def encode_labels(labels) -> str | None:
+    """Cluster labels as one base-36 character each (None when a label is 36 or more)."""
+    labels = np.asarray(labels).reshape(-1)
+    if labels.size == 0 or labels.min() < 0 or labels.max() >= len(_DIGITS36):
+        return None
+    return "".join(_DIGITS36[int(v)] for v in labels)
+
+
+def decode_labels(text: str) -> np.ndarray:
+    """The int64 labels of ``encode_labels``."""
+    return np.array([_DIGITS36.index(ch) for ch in text], dtype=np.int64)
+
+
 def _commit() -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
@@ -117,4 +138,4 @@ def provenance() -> dict:
     return {"version": __version__, "commit": _commit(),
             "machine": f"{platform.machine()}, {os.cpu_count()} cores, {device}",
             "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "date": datetime.date.today().isoformat()}
+            "load": round(os.getloadavg()[0], 1), "date": datetime.date.today().isoformat()}

@@ -63,6 +63,7 @@ def test_cli_bench_writes_table_and_json(tmp_path):
     assert sorted((r["method"], r["seed"]) for r in stored) == [
         ("gmm", 0), ("gmm", 1), ("kmeans", 0), ("kmeans", 1)]
     assert all(r["settings"] == {} and r["threads"] >= 1 and r["version"] for r in stored)
+    assert all(len(r["labels"]) == 1797 for r in stored)
 
 
 def test_cli_rejects_unknown_method_and_missing_data(tmp_path):

@@ -4,9 +4,17 @@ import importlib.util
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from dclearn.results import add_rows, load_rows, stored_settings, summarise
+from dclearn.results import (
+    add_rows,
+    decode_labels,
+    encode_labels,
+    load_rows,
+    stored_settings,
+    summarise,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,6 +49,13 @@ def test_round_trip_adds_and_replaces(tmp_path):
     assert summary["dec"]["acc"]["mean"] == pytest.approx(0.75)
     wide = summarise(rows, lambda m: {"hidden": (500, 500, 2000)})
     assert set(wide) == {"dec"} and wide["dec"]["acc"]["mean"] == pytest.approx(0.5)
+
+
+def test_labels_round_trip():
+    labels = np.array([0, 9, 10, 35, 3])
+    assert encode_labels(labels) == "09az3"
+    assert np.array_equal(decode_labels(encode_labels(labels)), labels)
+    assert encode_labels([36]) is None and encode_labels([-1]) is None
 
 
 def test_bad_store_is_named(tmp_path):
