@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dclearn.methods.registry import bench_overrides
 from dclearn.results import (
     add_rows,
     decode_labels,
@@ -71,7 +72,7 @@ def test_bad_store_is_named(tmp_path):
 def test_tables_come_from_the_store(tmp_path, tables):
     add_rows("digits", [_row("dec", s, 0.8 + s / 100, seconds=10.0) for s in range(3)]
              + [_row("kmeans", 0, 0.79, seconds=0.1)], tmp_path)
-    add_rows("mnist", [_row("dec", 0, 0.87, tables.bench_overrides("dec", "mnist"))], tmp_path)
+    add_rows("mnist", [_row("dec", 0, 0.87, bench_overrides("dec", "mnist"))], tmp_path)
     text = "intro\n<!-- tables:results -->\nold\n<!-- /tables:results -->\noutro\n"
     out = tables.render(text, {"results": tables.readme_table}, tmp_path)
     assert out.startswith("intro\n") and out.endswith("outro\n") and "old" not in out

@@ -17,43 +17,23 @@ import re
 import sys
 from pathlib import Path
 
-from dclearn.methods.registry import METHODS, PAPER_MNIST_ACC, TITLES, bench_overrides
+from dclearn.compare import MNIST_SETS, method_order, mnist_cell
+from dclearn.methods.registry import PAPER_MNIST_ACC, TITLES
 from dclearn.results import STORE, load_rows, summarise
 
 ROOT = Path(__file__).resolve().parents[1]
-MNIST = ("mnist", "mnist_test")
-
-
-def _order(methods) -> list[str]:
-    """Registry order within chapter order."""
-    names = list(METHODS)
-    return sorted(methods, key=lambda m: (TITLES.get(m, (m, "99"))[1], names.index(m)
-                                          if m in names else len(names)))
+MNIST = MNIST_SETS
 
 
 def _mean_std(entry: dict, key: str) -> str:
     return f"{entry[key]['mean']:.3f} ± {entry[key]['std']:.3f}"
 
 
-def mnist_cell(method: str, store: Path) -> str:
-    """Our MNIST accuracy: each seed's ACC at paper-scale settings, MNIST-test marked."""
-    parts = []
-    for dataset in MNIST:
-        rows = load_rows(dataset, store)
-        entry = summarise(rows, lambda m, d=dataset: bench_overrides(m, d)).get(method)
-        if entry:
-            accs = " / ".join(f"{v:.3f}" for v in entry["acc"]["values"])
-            seeds = ", ".join(map(str, entry["seeds"]))
-            where = " on MNIST-test" if dataset == "mnist_test" else ""
-            parts.append(f"{accs} (seed{'s' if len(entry['seeds']) > 1 else ''} {seeds}{where})")
-    return "; ".join(parts)
-
-
 def readme_table(store: Path = STORE) -> str:
     digits = summarise(load_rows("digits", store))
     lines = ["| method | chapter | digits ACC | seconds per fit | MNIST ACC (ours) | "
              "MNIST ACC (paper) |", "|---|---|---|---|---|---|"]
-    for m in _order(digits):
+    for m in method_order(digits):
         title, chapter = TITLES.get(m, (m, ""))
         paper = f"{PAPER_MNIST_ACC[m]:.3f}" if m in PAPER_MNIST_ACC else ""
         lines.append(f"| {title} | {chapter} | {_mean_std(digits[m], 'acc')} | "
@@ -66,7 +46,7 @@ def digits_detail_table(store: Path = STORE) -> str:
     digits = summarise(rows)
     lines = ["| method | ACC | NMI | ARI | seconds per fit | ACC per seed | threads | commit |",
              "|---|---|---|---|---|---|---|---|"]
-    for m in _order(digits):
+    for m in method_order(digits):
         e = digits[m]
         mine = [r for r in rows if r["method"] == m and not r["settings"]]
         threads = ", ".join(sorted({str(r.get("threads", "?")) for r in mine}))

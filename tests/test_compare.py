@@ -1,0 +1,54 @@
+"""dclearn.compare: the side-by-side tables of notebook 06, read from a results store."""
+
+import numpy as np
+import pytest
+
+from dclearn.compare import (
+    comparison_frame,
+    confused_pairs,
+    family_of,
+    method_order,
+    per_seed_frame,
+    variant_frame,
+)
+from dclearn.results import add_rows, encode_labels, stored_settings
+
+
+def _row(method, seed, acc, labels=None, settings=None, seconds=1.0):
+    row = {"method": method, "seed": seed, "acc": acc, "nmi": acc, "ari": acc,
+           "seconds": seconds, "settings": stored_settings(settings or {})}
+    if labels is not None:
+        row["labels"] = encode_labels(labels)
+    return row
+
+
+def test_families_and_order():
+    assert family_of("dec") == "autoencoder" and family_of("vade") == "VAE"
+    assert family_of("tsne_gmm") == "classic" and family_of("imsat") == "feedforward"
+    assert method_order(["vade", "dec", "kmeans", "imsat"]) == ["kmeans", "imsat", "dec", "vade"]
+
+
+def test_frames(tmp_path):
+    add_rows("digits", [_row("dec", s, 0.8 + s / 100, seconds=10) for s in range(3)]
+             + [_row("kmeans", 0, 0.79, seconds=0.1),
+                _row("dec", 0, 0.7, settings={"arch": "conv"}, seconds=30)], tmp_path)
+    frame = comparison_frame("digits", tmp_path)
+    assert list(frame.index) == ["k-means (raw pixels)", "DEC"]
+    assert frame.loc["DEC", "acc mean"] == pytest.approx(0.81)
+    assert frame.loc["DEC", "seeds"] == 3 and frame.loc["DEC", "family"] == "autoencoder"
+    assert frame.loc["DEC", "MNIST ACC (paper)"] == pytest.approx(0.843)
+    seeds = per_seed_frame("digits", tmp_path)
+    assert len(seeds) == 4  # the conv variant is not a default fit
+    variants = variant_frame("dec", "arch", "digits", tmp_path)
+    assert variants.loc["default", "seeds"] == 3
+    assert variants.loc["'conv'", "acc mean"] == pytest.approx(0.7)
+
+
+def test_confused_pairs(tmp_path):
+    y = np.repeat(np.arange(3), 10)
+    pred = (y + 1) % 3  # clusters renamed: no confusion at all
+    pred[:4] = 2  # four 0s put with the 1s (cluster 2 is matched to class 1)
+    add_rows("digits", [_row("kmeans", 0, 0.9, labels=pred)], tmp_path)
+    assert confused_pairs(y, "kmeans", store=tmp_path, top=2) == [(0, 1, 4)]
+    with pytest.raises(ValueError, match="no stored labels"):
+        confused_pairs(y, "dec", store=tmp_path)
