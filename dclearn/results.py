@@ -13,6 +13,7 @@ sets the labels themselves.
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import os
 import platform
@@ -119,7 +120,9 @@ def decode_labels(text: str) -> np.ndarray:
     return np.array([_DIGITS36.index(ch) for ch in text], dtype=np.int64)
 
 
+@functools.lru_cache(maxsize=1)
 def _commit() -> str:
+    """The commit of the code this process imported (read once, at the first row)."""
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                              text=True, cwd=Path(__file__).resolve().parent, timeout=5)
