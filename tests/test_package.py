@@ -12,7 +12,8 @@ from dclearn.methods import BaseClusterer
 from dclearn.methods.registry import METHODS
 
 PACKAGE = Path(dclearn.__file__).parent
-FAMILIES = {"classic": "00", "feedforward": "01", "autoencoder": "02", "vae": "03", "dbn": "06"}
+FAMILIES = {"classic": "00", "feedforward": "01", "autoencoder": "02", "vae": "03", "gan": "04",
+            "dbn": "06"}
 
 
 def _module_name(path: Path) -> str:

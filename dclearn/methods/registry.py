@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 
 from .dbn.dbn_nmmc import MNIST_SETTINGS as _DBN_MNIST
+from .gan.vaegan import VAEGAN_MNIST_SETTINGS as _VAEGAN_MNIST
 
 __all__ = ["METHODS", "PAPER_SCALE", "PAPER_SCALE_DATASETS", "TITLES", "PAPER_MNIST_ACC",
            "available_methods",
@@ -38,6 +39,11 @@ METHODS: dict[str, tuple[str, str, dict]] = {
     "vade": ("dclearn.methods.vae.vade", "VaDE", {}),
     "dgg": ("dclearn.methods.vae.dgg", "DGG", {}),
     "ltvae": ("dclearn.methods.vae.ltvae", "LTVAE", {}),
+    # chapter 04: GANs (the plain GAN and DiscoGAN are not clusterers)
+    "catgan": ("dclearn.methods.gan.catgan", "CatGAN", {}),
+    "infogan": ("dclearn.methods.gan.infogan", "InfoGAN", {}),
+    "clustergan": ("dclearn.methods.gan.clustergan", "ClusterGAN", {}),
+    "vaegan": ("dclearn.methods.gan.vaegan", "VAEGAN", {}),
     # chapter 06: the survey's fifth kind
     "dbn_nmmc": ("dclearn.methods.dbn.dbn_nmmc", "DBNNMMC", {}),
 }
@@ -78,6 +84,13 @@ PAPER_SCALE: dict[str, dict] = {
     "vade": {**_PAPER_VAE, "adam_eps": 1e-4, "lr_min": 2e-4, "logvar_init": None,
              "pi_init": "uniform"},
     "dgg": _PAPER_VAE,
+    # GANs on 28x28: the networks take the papers' widths by themselves. CatGAN: batches of
+    # 100, 128-d noise; InfoGAN: about the 5,000 updates of 128 of the authors' MNIST script;
+    # ClusterGAN: the standard GAN with InfoGAN's rates (its paper: WGAN-GP at 1e-4)
+    "catgan": dict(latent_dim=128, batch_size=100, n_epochs=100),
+    "infogan": dict(batch_size=128, n_epochs=10),
+    "clustergan": dict(n_epochs=100),
+    "vaegan": _VAEGAN_MNIST,
     # DBN + NMMC: the standard DBN recipe (Hinton, Osindero and Teh 2006; see dbn_nmmc.py)
     "dbn_nmmc": _DBN_MNIST,
 }
@@ -135,6 +148,10 @@ TITLES: dict[str, tuple[str, str]] = {
     "vade": ("VaDE (4 restarts)", "03"),
     "dgg": ("DGG (4 restarts)", "03"),
     "ltvae": ("LTVAE (digit facet)", "03"),
+    "catgan": ("CatGAN", "04"),
+    "infogan": ("InfoGAN", "04"),
+    "clustergan": ("ClusterGAN", "04"),
+    "vaegan": ("VAE-GAN + k-means", "04"),
     "dbn_nmmc": ("DBN + NMMC", "06"),
 }
 PAPER_MNIST_ACC: dict[str, float] = {
@@ -146,4 +163,6 @@ PAPER_MNIST_ACC: dict[str, float] = {
     "depict": 0.965,  # Ghasedi Dizaji et al. 2017
     "n2d": 0.979,     # McConville et al. 2020 (with UMAP)
     "vade": 0.945,    # Jiang et al. 2017
+    "infogan": 0.95,  # Chen et al. 2016 (5% error with the categorical code)
+    "clustergan": 0.95,  # Mukherjee et al. 2019 (0.91 +- 0.04 over 10 runs in its repository)
 }
