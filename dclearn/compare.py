@@ -95,11 +95,12 @@ def variant_frame(method: str, param: str, dataset: str = "digits",
     groups: dict[str, list[dict]] = {}
     for r in rows:
         groups.setdefault(r["settings"].get(param, "default"), []).append(r)
+    columns = [param, "acc mean", "acc std", "seconds", "seeds"]
     return pd.DataFrame.from_records([
         {param: value, "acc mean": np.mean([r["acc"] for r in rs]),
          "acc std": np.std([r["acc"] for r in rs]),
          "seconds": np.mean([r["seconds"] for r in rs]), "seeds": len(rs)}
-        for value, rs in groups.items()]).set_index(param)
+        for value, rs in groups.items()], columns=columns).set_index(param)
 
 
 def confused_pairs(y_true, method: str, dataset: str = "digits", seed: int = 0,

@@ -42,6 +42,8 @@ def test_frames(tmp_path):
     variants = variant_frame("dec", "arch", "digits", tmp_path)
     assert variants.loc["default", "seeds"] == 3
     assert variants.loc["'conv'", "acc mean"] == pytest.approx(0.7)
+    assert len(variant_frame("dec", "hidden", "digits", tmp_path)) == 1  # the defaults only
+    assert variant_frame("imsat", "lam", "digits", tmp_path).empty
 
 
 def test_confused_pairs(tmp_path):
