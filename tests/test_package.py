@@ -13,7 +13,7 @@ from dclearn.methods.registry import METHODS
 
 PACKAGE = Path(dclearn.__file__).parent
 FAMILIES = {"classic": "00", "feedforward": "01", "autoencoder": "02", "vae": "03", "gan": "04",
-            "dbn": "06"}
+            "dcfae": "05", "dbn": "06"}
 
 
 def _module_name(path: Path) -> str:

@@ -44,6 +44,8 @@ METHODS: dict[str, tuple[str, str, dict]] = {
     "infogan": ("dclearn.methods.gan.infogan", "InfoGAN", {}),
     "clustergan": ("dclearn.methods.gan.clustergan", "ClusterGAN", {}),
     "vaegan": ("dclearn.methods.gan.vaegan", "VAEGAN", {}),
+    # chapter 05: the capstone
+    "dcfae": ("dclearn.methods.dcfae.dcfae", "DCFAE", {}),
     # chapter 06: the survey's fifth kind
     "dbn_nmmc": ("dclearn.methods.dbn.dbn_nmmc", "DBNNMMC", {}),
 }
@@ -91,6 +93,9 @@ PAPER_SCALE: dict[str, dict] = {
     "infogan": dict(batch_size=128, n_epochs=10),
     "clustergan": dict(n_epochs=100),
     "vaegan": _VAEGAN_MNIST,
+    # DCFAE: the authors' code's widths (chosen by image size), weights, batch and rate
+    "dcfae": dict(grouper_hidden=(2048, 512, 512), adversarial_weight=100.0, batch_size=256,
+                  lr=1e-4, pretrain_epochs=100, epochs=100),
     # DBN + NMMC: the standard DBN recipe (Hinton, Osindero and Teh 2006; see dbn_nmmc.py)
     "dbn_nmmc": _DBN_MNIST,
 }
@@ -152,6 +157,7 @@ TITLES: dict[str, tuple[str, str]] = {
     "infogan": ("InfoGAN", "04"),
     "clustergan": ("ClusterGAN", "04"),
     "vaegan": ("VAE-GAN + k-means", "04"),
+    "dcfae": ("DCFAE", "05"),
     "dbn_nmmc": ("DBN + NMMC", "06"),
 }
 PAPER_MNIST_ACC: dict[str, float] = {
