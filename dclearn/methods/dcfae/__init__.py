@@ -18,16 +18,14 @@ from .dcfae import DCFAE
 from .fusion import (
     discriminator_loss,
     fused_autoencoder_loss,
-    gaussian_kl,
     generator_loss,
     reconstruction_cross_entropy,
-    reparameterize,
 )
 from .networks import Discriminator, FusionAutoencoder, Grouper, fae_channels
 from .similarity import pairwise_cross_entropy, squared_distances, student_t_similarities
 
 __all__ = ["DCFAE", "fused_autoencoder_loss", "discriminator_loss", "generator_loss",
-           "reconstruction_cross_entropy", "gaussian_kl", "reparameterize",
+           "reconstruction_cross_entropy",
            "FusionAutoencoder", "Discriminator", "Grouper", "fae_channels",
            "student_t_similarities", "pairwise_cross_entropy", "squared_distances",
            "random_rotate_shift"]

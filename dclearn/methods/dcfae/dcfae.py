@@ -83,8 +83,9 @@ from ...train import (
     train_epochs,
 )
 from ..base import BaseClusterer
+from ..vae.vae import reparameterize
 from .augment import random_rotate_shift
-from .fusion import discriminator_loss, fused_autoencoder_loss, reparameterize
+from .fusion import discriminator_loss, fused_autoencoder_loss
 from .networks import Discriminator, FusionAutoencoder, Grouper, fae_channels
 from .similarity import pairwise_cross_entropy, student_t_similarities
 

@@ -30,21 +30,11 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["reparameterize", "gaussian_kl", "reconstruction_cross_entropy",
+from ..vae.vae import gaussian_kl  # chapter 03's closed-form KL
+
+__all__ = ["reconstruction_cross_entropy",
            "generator_loss", "discriminator_loss", "fused_autoencoder_loss",
            "noisy_labels"]
-
-
-def reparameterize(mu: torch.Tensor, logvar: torch.Tensor,
-                   generator: torch.Generator | None = None) -> torch.Tensor:
-    """One sample ``z = mu + exp(logvar / 2) * eps``, ``eps ~ N(0, I)``: (N, d)."""
-    eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
-    return mu + torch.exp(0.5 * logvar) * eps
-
-
-def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """``KL(N(mu, diag exp(logvar)) || N(0, I))`` per sample: (N,)."""
-    return -0.5 * (1.0 + logvar - mu.pow(2) - logvar.exp()).sum(1)
 
 
 def reconstruction_cross_entropy(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:

@@ -9,7 +9,6 @@ import torch
 from dclearn.methods.dcfae import (
     discriminator_loss,
     fused_autoencoder_loss,
-    gaussian_kl,
     generator_loss,
     pairwise_cross_entropy,
     random_rotate_shift,
@@ -17,6 +16,7 @@ from dclearn.methods.dcfae import (
     student_t_similarities,
 )
 from dclearn.methods.dcfae.fusion import noisy_labels
+from dclearn.methods.vae.vae import gaussian_kl
 
 # three points on a line: squared distances d01 = 1, d02 = 9, d12 = 4
 Z3 = torch.tensor([[0.0], [1.0], [3.0]])
