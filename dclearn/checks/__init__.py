@@ -15,7 +15,13 @@ from .autoencoders import (
     check_target_distribution,
 )
 from .basics import check_cluster_acc, check_gmm_responsibilities, check_kmeans_step
+from .dcfae import (
+    check_fused_loss,
+    check_pairwise_cross_entropy,
+    check_student_t_similarities,
+)
 from .feedforward import check_mutual_information, check_select_pairs, check_vat_perturbation
+from .gan import check_catgan_losses, check_gan_losses, check_infogan_mi
 from .vae import check_gaussian_kl, check_reparameterize, check_vade_responsibilities
 
 __all__ = [
@@ -29,4 +35,8 @@ __all__ = [
     "check_dcn_centroid_update",
     # chapter 03
     "check_reparameterize", "check_gaussian_kl", "check_vade_responsibilities",
+    # chapter 04
+    "check_gan_losses", "check_catgan_losses", "check_infogan_mi",
+    # chapter 05
+    "check_student_t_similarities", "check_pairwise_cross_entropy", "check_fused_loss",
 ]

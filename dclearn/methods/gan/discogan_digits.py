@@ -74,7 +74,7 @@ def _flat(X) -> np.ndarray:
 def class_kept(model, XA, yA, XB, yB) -> dict[str, float]:
     """How often a translation keeps its class: ``{"a_to_b": float, "b_to_a": float}``.
 
-    ``a_to_b``: a logistic regression trained on ``(XB, yB)`` labels
+    ``a_to_b``: an RBF support vector machine trained on ``(XB, yB)`` labels
     ``model.translate_ab(XA)``; the share of labels equal to ``yA``. ``b_to_a`` the
     same the other way round. ``model`` is a fitted ``DiscoGAN`` (or anything with
     ``translate_ab``/``translate_ba``).

@@ -1,0 +1,310 @@
+"""Checks for chapter 04 (GANs): the GAN losses, CatGAN's entropy terms, InfoGAN's bound."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from ._base import _fail, _np, _passed
+
+__all__ = ["check_gan_losses", "check_catgan_losses", "check_infogan_mi"]
+
+
+def _scalar(value, name: str, what: str) -> float:
+    """A learner's loss as a float; a loss must be one number (a 0-d tensor)."""
+    if isinstance(value, tuple) and value:  # (loss, terms) like the library's CatGAN losses
+        value = value[0]
+    got = _np(value, name, what)
+    if got.shape not in ((), (1,)):
+        _fail(what, f"{name} has shape {got.shape}; a loss is one number: average over the "
+                    "batch (.mean()).")
+    return float(got.reshape(()))
+
+
+def _loss_tensor(value):
+    return value[0] if isinstance(value, tuple) and value else value
+
+
+def _differentiable(fn, args: tuple, what: str, name: str) -> None:
+    """``fn(*args)`` must return a tensor that backpropagates to the logits in ``args``."""
+    leaves = [a.detach().clone().requires_grad_(True) if a.is_floating_point() else a
+              for a in args]
+    out = _loss_tensor(fn(*leaves))
+    if not isinstance(out, torch.Tensor) or not out.requires_grad:
+        _fail(what, f"{name} must stay differentiable with respect to the logits: use torch "
+                    "operations only (no .item(), .numpy() or .detach()), or the networks "
+                    "cannot learn from it.")
+    out.backward()
+    for leaf in leaves:
+        if leaf.is_floating_point() and (leaf.grad is None or not torch.isfinite(leaf.grad).all()):
+            _fail(what, f"the gradient of {name} with respect to the logits is missing or not "
+                        "finite.")
+
+
+def _match(got: float, mistakes: dict, what: str, atol: float = 1e-4) -> None:
+    """Fail with the message of the first mistake (one value or a list of them) ``got`` equals."""
+    for msg, wrong in mistakes.items():
+        values = wrong if isinstance(wrong, (list, tuple)) else [wrong]
+        if any(abs(got - float(v)) < atol for v in values):
+            _fail(what, msg)
+
+
+# --- the GAN game (Goodfellow et al. 2014) ---------------------------------------------------
+
+def check_gan_losses(discriminator_loss_fn, generator_loss_fn, n_cases: int = 10,
+                     seed: int = 0) -> None:
+    """``d(real_logits, fake_logits)`` and non-saturating ``g(fake_logits)`` from logits (B, 1).
+
+    The discriminator minimises ``-E log D(x) - E log(1 - D(G(z)))``; the generator
+    minimises ``-E log D(G(z))`` (Goodfellow et al. 2014, eq. 1 and section 3), with
+    ``D = sigmoid(logit)``.
+    """
+    from ..methods.gan.gan import discriminator_loss, generator_loss
+
+    g = torch.Generator().manual_seed(seed)
+    for case in range(n_cases):
+        scale = 200.0 if case == n_cases - 1 else 3.0  # last case: confident logits
+        real = torch.randn(16, 1, generator=g) * scale
+        fake = torch.randn(16, 1, generator=g) * scale
+        _check_d(discriminator_loss_fn, discriminator_loss, real, fake)
+        _check_g(generator_loss_fn, generator_loss, fake)
+    real, fake = torch.randn(8, 1, generator=g), torch.randn(8, 1, generator=g)
+    _differentiable(discriminator_loss_fn, (real, fake), "discriminator_loss",
+                    "the discriminator's loss")
+    _differentiable(generator_loss_fn, (fake,), "generator_loss", "the generator's loss")
+    _passed("discriminator_loss and generator_loss", n_cases)
+
+
+def _check_d(fn, ref, real: torch.Tensor, fake: torch.Tensor) -> None:
+    what = "discriminator_loss"
+    want = float(ref(real, fake))
+    got = _scalar(fn(real.clone(), fake.clone()), "the loss", what)
+    if not math.isfinite(got):
+        _fail(what, "the loss is NaN or infinite for confident logits (|logit| ~ 200): "
+                    "log(sigmoid(s)) underflows to log(0). Compute log D = -softplus(-s) "
+                    "and log(1 - D) = -softplus(s) (or use F.binary_cross_entropy_with_logits).")
+    if abs(got - want) < 1e-4 * max(1.0, abs(want)):
+        return
+    sp = F.softplus
+    mistakes = {
+        "the labels are swapped: the discriminator must call real samples real (D(x) -> 1) "
+        "and generated ones fake (D(G(z)) -> 0); you reward the opposite.":
+            sp(real).mean() + sp(-fake).mean(),
+        "the sign is flipped: you return V(D, G), which the discriminator maximises; a loss "
+        "to minimise is -V = -E log D(x) - E log(1 - D(G(z))).":
+            -want,
+        "you applied a sigmoid before a function that expects logits (the probabilities were "
+        "passed as logits): D = sigmoid(logit) once only.":
+            sp(-torch.sigmoid(real)).mean() + sp(torch.sigmoid(fake)).mean(),
+        "the generated samples' term -E log(1 - D(G(z))) is missing.": sp(-real).mean(),
+        "the real samples' term -E log D(x) is missing.": sp(fake).mean(),
+        "you summed over the batch; average instead (.mean()), so the loss does not grow with "
+        "the batch size.": sp(-real).sum() + sp(fake).sum(),
+        "you averaged the two terms ((a + b) / 2); eq. 1 adds them.": want / 2,
+    }
+    _match(got, mistakes, what, atol=1e-4 * max(1.0, abs(want)))
+    _fail(what, f"got {got:.5g}, expected {want:.5g} = -E log sigmoid(real) "
+                "- E log(1 - sigmoid(fake)).")
+
+
+def _check_g(fn, ref, fake: torch.Tensor) -> None:
+    what = "generator_loss"
+    want = float(ref(fake, "non_saturating"))
+    got = _scalar(fn(fake.clone()), "the loss", what)
+    if not math.isfinite(got):
+        _fail(what, "the loss is NaN or infinite for confident logits (|logit| ~ 200): "
+                    "log(sigmoid(s)) underflows to log(0). Compute -log D = softplus(-s).")
+    if abs(got - want) < 1e-4 * max(1.0, abs(want)):
+        return
+    sp = F.softplus
+    mistakes = {
+        "this is the minimax loss E log(1 - D(G(z))), which saturates when D rejects the "
+        "samples; the non-saturating loss is -E log D(G(z)) = E softplus(-logit).":
+            -sp(fake).mean(),
+        "the sign is flipped: the generator minimises -E log D(G(z)); you return "
+        "E log D(G(z)), which rewards samples that D rejects.":
+            -want,
+        "you minimise -E log(1 - D(G(z))), the discriminator's term for fakes: that pushes "
+        "D(G(z)) towards 0, the wrong way; use -E log D(G(z)).":
+            sp(fake).mean(),
+        "you applied a sigmoid before a function that expects logits (the probabilities were "
+        "passed as logits): D = sigmoid(logit) once only.":
+            sp(-torch.sigmoid(fake)).mean(),
+        "you summed over the batch; average instead (.mean()).": sp(-fake).sum(),
+    }
+    _match(got, mistakes, what, atol=1e-4 * max(1.0, abs(want)))
+    _fail(what, f"got {got:.5g}, expected {want:.5g} = -E log sigmoid(fake logits).")
+
+
+# --- CatGAN (Springenberg 2016, eqs. 7-8) -------------------------------------------------------
+
+def _h(p: torch.Tensor) -> torch.Tensor:
+    return -(p * torch.log(p.clamp_min(1e-12))).sum(-1)
+
+
+def check_catgan_losses(d_fn, g_fn, n_cases: int = 10, seed: int = 0) -> None:
+    """CatGAN's losses from the discriminator's logits (B, K) (Springenberg 2016, eqs. 7-8).
+
+    ``d_fn(real_logits, fake_logits)`` returns ``-L_D = -(H_X[p(y|D)] - E_x H[p(y|x,D)]
+    + E_z H[p(y|G(z),D)])``; ``g_fn(fake_logits)`` returns ``L_G = -H_G[p(y|D)]
+    + E_z H[p(y|G(z),D)]``. Either may also return ``(loss, terms)``.
+    """
+    from ..methods.gan.catgan import catgan_discriminator_loss, catgan_generator_loss
+
+    g = torch.Generator().manual_seed(seed)
+    for _ in range(n_cases):
+        real = torch.randn(20, 5, generator=g) * 2
+        fake = torch.randn(20, 5, generator=g) * 2
+        _check_catgan_d(d_fn, float(catgan_discriminator_loss(real, fake)[0]), real, fake)
+        _check_catgan_g(g_fn, float(catgan_generator_loss(fake)[0]), fake)
+    real, fake = torch.randn(6, 4, generator=g), torch.randn(6, 4, generator=g)
+    _differentiable(d_fn, (real, fake), "catgan_discriminator_loss", "the discriminator's loss")
+    _differentiable(g_fn, (fake,), "catgan_generator_loss", "the generator's loss")
+    _passed("catgan_discriminator_loss and catgan_generator_loss", n_cases)
+
+
+def _entropy_variants(logits: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The right marginal and conditional entropies, and the classic wrong versions."""
+    p = torch.softmax(logits, 1)
+    return {
+        "marg": _h(p.mean(0)),               # H(mean_x p)
+        "cond": _h(p).mean(),                # mean_x H(p)
+        "marg_logits": -(p.mean(0) * logits.mean(0)).sum(),  # log p replaced by the logits
+        "cond_logits": -(p * logits).sum(1).mean(),
+        "cond_sum": _h(p).sum(),             # summed over the batch
+    }
+
+
+def _check_catgan_d(fn, want: float, real: torch.Tensor, fake: torch.Tensor) -> None:
+    what = "catgan_discriminator_loss"
+    got = _scalar(fn(real.clone(), fake.clone()), "the loss", what)
+    if not math.isfinite(got):
+        _fail(what, "the loss is NaN or infinite: apply a softmax to the logits before the "
+                    "entropies (the logits are not probabilities and can be negative).")
+    if abs(got - want) < 1e-4:
+        return
+    r, f = _entropy_variants(real), _entropy_variants(fake)
+    mistakes = {
+        "the sign is flipped: you return L_D, which the discriminator maximises; the loss to "
+        "minimise is -L_D = -H_X[p(y|D)] + E_x H[p(y|x,D)] - E_z H[p(y|G(z),D)].":
+            -want,
+        "the entropy of the mean and the mean of the entropies are swapped: H_X[p(y|D)] is the "
+        "entropy of the batch-averaged p(y|x,D) (balanced clusters), E_x H[p(y|x,D)] the "
+        "average of each sample's entropy (confident predictions).":
+            [-(r["cond"] - r["marg"] + f["marg"]), -(r["cond"] - r["marg"] + f["cond"])],
+        "the marginal term is the entropy of the mean of p(y|x,D) over the batch, not of the "
+        "mean of the logits; apply the softmax first, then average.":
+            -(_h(torch.softmax(real.mean(0), 0)) - r["cond"] + f["cond"]),
+        "you used the logits where the entropy needs log-probabilities: H(p) = -sum p log p "
+        "with log p = log_softmax(logits), not the logits themselves.":
+            -(r["marg_logits"] - r["cond_logits"] + f["cond_logits"]),
+        "the generated samples' term has the wrong sign: the discriminator must be UNcertain "
+        "about generated samples, so it maximises E_z H[p(y|G(z),D)] (the loss has "
+        "-E_z H[...]).":
+            -(r["marg"] - r["cond"] - f["cond"]),
+        "the generated samples' term E_z H[p(y|G(z),D)] is missing.":
+            -(r["marg"] - r["cond"]),
+        "the real data's marginal entropy H_X[p(y|D)] is missing: without it the "
+        "discriminator can put every real sample into one class (chapter 01's collapse).":
+            -(-r["cond"] + f["cond"]),
+        "the conditional entropy of real data has the wrong sign: the discriminator must be "
+        "certain about real samples, so it minimises E_x H[p(y|x,D)].":
+            -(r["marg"] + r["cond"] + f["cond"]),
+        "you summed the conditional entropies over the batch; they are expectations (.mean())":
+            -(r["marg"] - r["cond_sum"] + f["cond_sum"]),
+    }
+    _match(got, mistakes, what)
+    _fail(what, f"got {got:.5g}, expected {want:.5g}.")
+
+
+def _check_catgan_g(fn, want: float, fake: torch.Tensor) -> None:
+    what = "catgan_generator_loss"
+    got = _scalar(fn(fake.clone()), "the loss", what)
+    if not math.isfinite(got):
+        _fail(what, "the loss is NaN or infinite: apply a softmax to the logits before the "
+                    "entropies (the logits are not probabilities and can be negative).")
+    if abs(got - want) < 1e-4:
+        return
+    f = _entropy_variants(fake)
+    mistakes = {
+        "the sign of the generator's marginal-entropy term is wrong: the generator MAXIMISES "
+        "H_G[p(y|D)] (samples spread evenly over the classes), so L_G has -H_G[p(y|D)]. With "
+        "+H_G every generated sample is pushed into one class: mode collapse.":
+            f["marg"] + f["cond"],
+        "the whole loss has the wrong sign, or (the same number) the entropy of the mean and "
+        "the mean of the entropies are swapped. The generator minimises L_G = -H_G[p(y|D)] + "
+        "E_z H[p(y|G(z),D)], where H_G[p(y|D)] is the entropy of the batch-averaged "
+        "p(y|G(z),D) and E_z H[...] the average of each sample's entropy.":
+            -want,
+        "the marginal term is the entropy of the mean of p(y|G(z),D) over the batch, not of "
+        "the mean of the logits; apply the softmax first, then average.":
+            -_h(torch.softmax(fake.mean(0), 0)) + f["cond"],
+        "you used the logits where the entropy needs log-probabilities: H(p) = -sum p log p "
+        "with log p = log_softmax(logits), not the logits themselves.":
+            -f["marg_logits"] + f["cond_logits"],
+        "the conditional-entropy term has the wrong sign: the generator wants samples that D "
+        "classifies with certainty, so it minimises E_z H[p(y|G(z),D)].":
+            -f["marg"] - f["cond"],
+        "the conditional entropy E_z H[p(y|G(z),D)] is missing.": -f["marg"],
+        "the marginal entropy -H_G[p(y|D)] is missing.": f["cond"],
+        "you summed the conditional entropies over the batch; it is an expectation (.mean()).":
+            -f["marg"] + f["cond_sum"],
+    }
+    _match(got, mistakes, what)
+    _fail(what, f"got {got:.5g}, expected {want:.5g}.")
+
+
+# --- InfoGAN (Chen et al. 2016, eq. 4 and Lemma 5.1) --------------------------------------------
+
+def check_infogan_mi(fn, n_cases: int = 10, seed: int = 0) -> None:
+    """``fn(logits_q (B, K), c (B,) int64) -> L_I = E log Q(c|x) + H(c)``, uniform c, in nats."""
+    from ..methods.gan.infogan import mutual_information_bound
+
+    what = "mutual_information_bound"
+    g = torch.Generator().manual_seed(seed)
+    for case in range(n_cases):
+        k = 4 + case % 5
+        logits = torch.randn(24, k, generator=g) * 3
+        if case == n_cases - 1:
+            logits = logits * 40  # confident Q: log(softmax) underflows
+        c = torch.randint(k, (24,), generator=g)
+        want = float(mutual_information_bound(logits, c))
+        got = _scalar(fn(logits.clone(), c.clone()), "L_I", what)
+        if not math.isfinite(got):
+            if case == n_cases - 1:
+                _fail(what, "L_I is NaN or infinite for confident logits: log(softmax(x)) "
+                            "underflows to log(0). Use F.log_softmax (or F.cross_entropy).")
+            _fail(what, "L_I is NaN or infinite: did you take the log of the logits as if they "
+                        "were probabilities? Q's outputs are logits; use F.log_softmax.")
+        if abs(got - want) < 1e-4:
+            continue
+        log_q = F.log_softmax(logits, 1).gather(1, c[:, None]).squeeze(1)
+        twice = -F.cross_entropy(torch.softmax(logits, 1), c)
+        hc = math.log(k)
+        mistakes = {
+            "the softmax is applied twice (probabilities passed where logits are expected, "
+            "e.g. F.cross_entropy(softmax(logits), c)): that flattens Q and caps the bound far "
+            "below log K. Normalise once, with F.log_softmax or F.cross_entropy on the logits.":
+                [twice + hc, twice],
+            "the constant H(c) = log K is missing: for a uniform code over K categories the "
+            "bound is E log Q(c|x) + log K (zero when Q guesses, log K when it is certain).":
+                [want - hc],
+            "the sign is flipped: you return the cross-entropy (a loss), but L_I is the bound "
+            "E log Q(c|x) + H(c), which InfoGAN maximises.":
+                [-want, -(want - hc), -want + 2 * hc],
+            "you summed over the batch: L_I is an expectation (.mean()).":
+                [float(log_q.sum()) + hc, float(log_q.sum())],
+            "you used log base 2 (bits); the library measures the bound in nats (natural "
+            "log).":
+                [want / math.log(2)],
+            "log Q(c|x) must be read at the code c that produced each sample (gather column "
+            "c of log_softmax), not averaged over all K columns.":
+                [float(F.log_softmax(logits, 1).mean()) + hc],
+        }
+        _match(got, mistakes, what)
+        _fail(what, f"got {got:.5g}, expected {want:.5g} = mean log_softmax(logits)[c] + log K.")
+    logits, c = torch.randn(6, 3, generator=g), torch.randint(3, (6,), generator=g)
+    _differentiable(fn, (logits, c), what, "L_I")
+    _passed(what, n_cases)
