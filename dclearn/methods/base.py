@@ -120,6 +120,17 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
             if value is None or not np.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be >= 0, got {value!r}.")
 
+    def _check_positive_int(self, *names: str) -> None:
+        """Each named parameter is an integer >= 1 (``True`` is not an integer here)."""
+        for name in names:
+            v = getattr(self, name)
+            try:
+                ok = not isinstance(v, bool) and int(v) == v and int(v) >= 1
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}.")
+
     def _check_rate(self, **params) -> None:
         """Probabilities of dropping a value (noise, dropout): each in [0, 1)."""
         for name, value in params.items():

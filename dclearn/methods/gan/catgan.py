@@ -117,10 +117,7 @@ class CatGAN(BaseClusterer):
         self.verbose = verbose
 
     def _validate_params(self, X):
-        for name in ("latent_dim", "n_epochs", "batch_size"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or int(v) != v or int(v) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}.")
+        self._check_positive_int("latent_dim", "n_epochs", "batch_size")
         self._check_positive(lr_d=self.lr_d, lr_g=self.lr_g,
                              marginal_weight=self.marginal_weight)
         gan_widths(check_gan_shape(X.shape[1:]), self.hidden, self.channels)

@@ -125,10 +125,7 @@ class ClusterGAN(BaseClusterer):
         self.verbose = verbose
 
     def _validate_params(self, X):
-        for name in ("noise_dim", "n_epochs", "batch_size"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or int(v) != v or int(v) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}.")
+        self._check_positive_int("noise_dim", "n_epochs", "batch_size")
         self._check_positive(lr_d=self.lr_d, lr_g=self.lr_g, sigma=self.sigma)
         self._check_nonnegative(beta_n=self.beta_n, beta_c=self.beta_c)
         gan_widths(check_gan_shape(X.shape[1:]), self.hidden, self.channels)

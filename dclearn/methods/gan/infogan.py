@@ -123,10 +123,7 @@ class InfoGAN(BaseClusterer):
         self.verbose = verbose
 
     def _validate_params(self, X):
-        for name in ("noise_dim", "n_epochs", "batch_size"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or int(v) != v or int(v) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}.")
+        self._check_positive_int("noise_dim", "n_epochs", "batch_size")
         if isinstance(self.n_continuous, bool) or int(self.n_continuous) != self.n_continuous \
                 or self.n_continuous < 0:
             raise ValueError(f"n_continuous must be an integer >= 0, got {self.n_continuous!r}.")
