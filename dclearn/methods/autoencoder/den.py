@@ -32,26 +32,12 @@ Labels are k-means (k-means++, ``n_init`` restarts) on the final embedding;
 The autoencoder is pretrained before the constraints are switched on: DEC's greedy
 layer-by-layer denoising stage (``pretrain_layerwise_epochs`` per layer, see
 ``layerwise.layerwise_pretrain``), then end-to-end epochs on the reconstruction alone.
-As for the other autoencoders of the course, the stage was kept for the pretraining's own sake: it
-lowers DEN's reconstruction error after pretraining to a third (seeds 0-2: 0.0076
-against 0.0215). With it and alpha 0.1 (see the parameters), digits seeds 0-4 reach
-ACC 0.749 / NMI 0.760 (0.748 0.735 0.723 0.736 0.803); with alpha 1, the choice before
-the stage, 0.778 / 0.751; end to end only (``pretrain_layerwise_epochs=0``), 0.791.
-On MNIST (``bench --dataset mnist``: the papers' network, batches of 256), seed 0:
-ACC 0.559 / NMI 0.509 in 1147 s on two CPU threads; the paper reports no MNIST figure.
-
-What limits DEN on digits, measured afterwards with the labels (seeds 0-4, mean ACC of
-k-means on the 30-unit embedding): the same autoencoder after its pretraining alone
-(``epochs=0``) 0.809, and trained for DEN's 50 further epochs on the reconstruction alone
-(``alpha=0, beta=0``) 0.817; switching the constraints on lowers it at every weight
-tried: locality alone (alpha 1, ``beta=0``) 0.774, group sparsity alone (``alpha=0``) 0.724,
-both 0.778 (alpha 1) and 0.749 (alpha 0.1). The graph itself is sound (98% of the
-5 nearest neighbours in pixel space share the digit), and locality does bring each
-digit together: the mean squared distance within a digit over that between digits
-falls from 0.58 (reconstruction alone, seeds 0-1) to 0.39 (locality alone); yet
-k-means cuts the result worse, so the pairwise pulls change the clusters' shapes
-(chains along the kNN graph) more than k-means' round cells can follow. The group
-penalty raises that ratio (0.65): it shrinks the whole code. The kNN graph is
+The stage was kept for the pretraining's own sake (it lowers the reconstruction error
+after pretraining to a third). What limits DEN on digits, measured with the labels
+afterwards (docs/results.md has the figures): k-means cuts the embedding worse once the
+constraints are on, at every weight tried, although the kNN graph is sound and locality
+does bring each digit together: the pairwise pulls turn clusters into chains along the
+graph, which k-means' round cells do not follow. The kNN graph is
 computed once, vectorised, in blocks of rows with ``torch.cdist`` and ``topk``. Each
 step estimates the sum over the k neighbours without bias from one neighbour per
 sample drawn uniformly (times k), so a step costs two encoder passes, not k + 1.

@@ -44,19 +44,10 @@ Learning alternates, as in the paper's Algorithm 1 (section 3.3), but CPU-sized:
 ``labels_`` is the clustering of facet ``facet`` (default 0, the one with
 ``n_clusters`` states); ``facet_labels_`` holds every facet's ``argmax_y p(y_b | z=m(x))``.
 
-Measured on digits with the defaults (1 CPU thread, about 7.6 s a fit, pretraining
-included), facet 0 (10 states, chosen without labels): seeds 0-4 ACC 0.784 / 0.727 /
-0.801 / 0.767 / 0.753 (mean 0.767), NMI mean 0.776. An earlier build (another Adam kernel
-and restart rule of the facet GMMs) gave ACC 0.829 / 0.705 / 0.762 / 0.764 / 0.688 (mean
-0.750), NMI 0.804 / 0.734 / 0.804 / 0.754 / 0.742 (mean
-0.768); facet 1 got 2 or 3 states on one latent dimension (NMI with the digit labels
-0.20-0.33: a style facet, not the digits). The search ends on every seed with 9 of the 10
-dimensions in the digit facet: on digits, identity dominates the embedding. This is
-*below* k-means' 0.79 on average. The reason is the Gaussian-mixture VAE itself at this
-size, not the facets: with ``n_facets=1`` (VaDE's model, same pretraining) the mean is
-0.731 (0.718 / 0.728 / 0.761 / 0.688 / 0.760). The clusters are set by the EM
-initialisation on the autoencoder's embedding (ACC 0.64-0.78 at the start) and the ELBO
-moves them by only +0.01 to +0.05: the ELBO rewards density, not the digit partition.
+On digits the digit facet scores under k-means on pixels (docs/results.md has the seeds):
+the Gaussian-mixture VAE at this size is the limit, not the facets (with ``n_facets=1``,
+VaDE's model, the mean is lower still); the EM start on the embedding sets the clusters and
+the ELBO moves them little, as for VaDE. The second facet is a style variable.
 """
 
 from __future__ import annotations
