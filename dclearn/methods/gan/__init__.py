@@ -10,8 +10,9 @@ Files in reading order:
 * ``clustergan.py``: ClusterGAN (Mukherjee et al. 2019), an encoder that inverts G
 * ``vaegan_nets.py``, ``vaegan.py``: VAE-GAN (Larsen et al. 2016), a VAE whose reconstruction
   is measured on a discriminator's features; k-means on its codes
-* ``discogan.py``, ``discogan_digits.py``: DiscoGAN (Kim et al. 2017), two GANs that translate
-  between two unpaired domains, and the course's two domains of digits with the class-kept score
+* ``discogan_nets.py``, ``discogan.py``, ``discogan_digits.py``: DiscoGAN (Kim et al. 2017),
+  two GANs that translate between two unpaired domains, and the course's two domains of digits
+  with the class-kept score
 """
 
 from .catgan import CatGAN, catgan_discriminator_loss, catgan_generator_loss

@@ -58,9 +58,6 @@ scikit-learn's ``BaseEstimator`` and not ``BaseClusterer``.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
-
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -69,7 +66,6 @@ from sklearn.exceptions import NotFittedError
 from torch import nn
 
 from ..._validation import as_tensor
-from ...nets import MLP, ConvEncoder
 from ...train import (
     EpochLog,
     adam,
@@ -81,9 +77,10 @@ from ...train import (
     seed_everything,
     train_epochs,
 )
+from .discogan_nets import DomainDiscriminator, Translator
 from .gan import discriminator_loss, generator_loss
 
-__all__ = ["DiscoGAN", "Translator", "DomainDiscriminator", "const_loss",
+__all__ = ["DiscoGAN", "const_loss",
            "feature_matching_loss", "discogan_losses", "DISCOGAN_MNIST_SETTINGS"]
 
 #: Settings for 28x28 MNIST-like domains at the paper's scale (not measured on MNIST
@@ -94,77 +91,6 @@ DISCOGAN_MNIST_SETTINGS = dict(arch="conv", channels=(64, 128, 256),
                                dis_channels=(64, 128, 256), rec_weight=100.0,
                                feature_matching=0.0, instance_noise=0.1, epochs=20,
                                batch_size=64, lr=2e-4)
-
-
-class Translator(nn.Module):
-    """A generator ``G``: encoder-decoder from one domain's images to the other's.
-
-    ``arch="conv"``, the paper's conv-deconv generator without a fully connected
-    layer: stride-2 3x3 convolutions down (``channels``; 8x8 -> 4x4 -> 2x2 with the
-    defaults), transposed convolutions back up, LeakyReLU inside, a sigmoid at the
-    end. The code stays a (coarse) image, so translations tend to keep the layout of
-    their input. ``arch="mlp"``: ``d - hidden - d`` (one hidden layer, LeakyReLU).
-    Outputs lie in [0, 1].
-    """
-
-    def __init__(self, shape: Sequence[int], hidden: int = 256,
-                 channels: Sequence[int] | None = None, arch: str = "conv") -> None:
-        super().__init__()
-        shape = tuple(int(s) for s in shape)
-        if arch == "conv":
-            c, size = shape[0], shape[1]
-            channels = tuple(channels) if channels is not None else (
-                (32, 64) if size <= 16 else (64, 128, 256))
-            sizes = [size]
-            for _ in channels:
-                sizes.append((sizes[-1] + 1) // 2)
-            layers: list[nn.Module] = []
-            prev = c
-            for ch in channels:  # down: (N, ch, s/2, s/2) each
-                layers += [nn.Conv2d(prev, ch, 3, 2, 1), nn.LeakyReLU(0.2)]
-                prev = ch
-            outs = [*channels[::-1][1:], c]
-            for i, ch in enumerate(outs):  # up, landing on the encoder's sizes exactly
-                s_in, s_out = sizes[-1 - i], sizes[-2 - i]
-                layers.append(nn.ConvTranspose2d(prev, ch, 3, 2, 1,
-                                                 output_padding=s_out - (2 * s_in - 1)))
-                layers.append(nn.LeakyReLU(0.2) if i < len(outs) - 1 else nn.Sigmoid())
-                prev = ch
-            self.net = nn.Sequential(*layers)
-        else:
-            d = math.prod(shape)
-            self.net = nn.Sequential(
-                nn.Flatten(), MLP([d, int(hidden), d], act="leaky_relu", out_act="sigmoid"),
-                nn.Unflatten(1, shape))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)  # (N, *shape) in [0, 1]
-
-
-class DomainDiscriminator(nn.Module):
-    """``x -> (features, logit)``: is ``x`` a real image of this domain?
-
-    ``arch="conv"``: LeakyReLU stride-2 convolutions then a linear head; ``mlp``:
-    a LeakyReLU MLP. The features (last hidden layer) serve feature matching.
-    """
-
-    def __init__(self, shape: Sequence[int], channels: Sequence[int] | None = None,
-                 arch: str = "conv") -> None:
-        super().__init__()
-        shape = tuple(int(s) for s in shape)
-        if arch == "conv":
-            enc = ConvEncoder(shape, 1, channels, act="leaky_relu")
-            self.features, self.head = nn.Sequential(enc.features, nn.Flatten()), enc.fc
-        else:
-            widths = tuple(channels) if channels is not None else (256, 256)
-            self.features = nn.Sequential(nn.Flatten(), MLP([math.prod(shape), *widths],
-                                                            act="leaky_relu",
-                                                            out_act="leaky_relu"))
-            self.head = nn.Linear(widths[-1], 1)
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        f = self.features(x)  # (N, F)
-        return f, self.head(f).squeeze(1)  # (N, F), (N,) logits
 
 
 def const_loss(x: torch.Tensor, x_cycle: torch.Tensor) -> torch.Tensor:

@@ -8,13 +8,12 @@ from torch import nn
 
 from dclearn.methods.gan.discogan import (
     DiscoGAN,
-    DomainDiscriminator,
-    Translator,
     const_loss,
     discogan_losses,
     feature_matching_loss,
 )
 from dclearn.methods.gan.discogan_digits import class_kept, make_digit_domains, to_domain_b
+from dclearn.methods.gan.discogan_nets import DomainDiscriminator, Translator
 from dclearn.methods.gan.gan import discriminator_loss, generator_loss
 
 SMALL = dict(channels=(4, 8), dis_channels=(4, 8), epochs=2, batch_size=64)
