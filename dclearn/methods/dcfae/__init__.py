@@ -11,6 +11,8 @@ reading order:
 - ``augment.py``: random rotations and shifts of a batch, vectorised;
 - ``dcfae.py``: the estimator ``DCFAE`` (two training stages, then k-means or spectral
   clustering), its ablation switches and the decisions where the authors' code differs.
+- ``dcfae_model.py``: what a fitted DCFAE computes: embedding, labels of new images,
+  decoding, sampling.
 """
 
 from .augment import random_rotate_shift

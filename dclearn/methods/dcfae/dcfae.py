@@ -70,7 +70,6 @@ import numpy as np
 import torch
 from sklearn.cluster import KMeans as _SKKMeans
 from sklearn.cluster import SpectralClustering
-from sklearn.exceptions import NotFittedError
 
 from ...nets import glorot_init_
 from ...train import (
@@ -79,12 +78,12 @@ from ...train import (
     autocast,
     batch_indices,
     make_generator,
-    predict_in_batches,
     train_epochs,
 )
 from ..base import BaseClusterer
 from ..vae.vae import reparameterize
 from .augment import random_rotate_shift
+from .dcfae_model import _DCFAEModelMixin, _is_int
 from .fusion import discriminator_loss, fused_autoencoder_loss
 from .networks import Discriminator, FusionAutoencoder, Grouper, fae_channels
 from .similarity import pairwise_cross_entropy, student_t_similarities
@@ -95,12 +94,7 @@ CLUSTERERS = ("kmeans", "spectral")
 AFFINITIES = ("nearest_neighbors", "rbf")
 
 
-def _is_int(v, low: int) -> bool:
-    return not isinstance(v, bool) and v is not None and np.isscalar(v) and int(v) == v \
-        and int(v) >= low
-
-
-class DCFAE(BaseClusterer):
+class DCFAE(_DCFAEModelMixin, BaseClusterer):
     """Deep clustering with a fusion autoencoder (Chang 2022); see the module docstring.
 
     Parameters
@@ -361,58 +355,3 @@ class DCFAE(BaseClusterer):
                                 for k in range(int(self.n_clusters))])
         self.cluster_centers_ = centers.astype(np.float32)
         return labels
-
-    # --- inference ----------------------------------------------------------------------
-    def _encode_mean(self, X: torch.Tensor) -> torch.Tensor:
-        self.fae_.eval()
-        return predict_in_batches(lambda xb: self.fae_.encode(xb)[0].float(), X)  # (N, latent)
-
-    def _embed(self, X: torch.Tensor) -> torch.Tensor:
-        mu = self._encode_mean(X)
-        if self.grouper_ is None:
-            return mu
-        self.grouper_.eval()
-        return predict_in_batches(self.grouper_, mu)  # (N, latent)
-
-    def _transform(self, X):
-        return self._embed(X)
-
-    def _predict(self, X):
-        Z = self._embed(X)
-        C = torch.as_tensor(self.cluster_centers_, device=Z.device)
-        return torch.cdist(Z, C).argmin(1)
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "fae_"):
-            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. "
-                                 "Call 'fit' before sampling or reconstructing.")
-
-    @torch.inference_mode()
-    def _decode(self, z: torch.Tensor) -> np.ndarray:
-        self.fae_.eval()
-        return predict_in_batches(lambda zb: torch.sigmoid(self.fae_.decode(zb).float()),
-                                  z).cpu().numpy()
-
-    def decode(self, Z) -> np.ndarray:
-        """Images ``sigmoid(decoder(z))`` in [0, 1] for latent codes ``Z`` (n, latent)."""
-        self._check_fitted()
-        Zt = torch.as_tensor(np.asarray(Z, dtype=np.float32))
-        if Zt.ndim != 2 or Zt.shape[1] != self.fae_.latent or not torch.isfinite(Zt).all():
-            raise ValueError(f"Z must be a finite (n, {self.fae_.latent}) array of latent "
-                             f"codes, got shape {tuple(Zt.shape)}.")
-        return self._decode(Zt.to(self.device_))
-
-    def reconstruct(self, X) -> np.ndarray:
-        """The decoder's image at the posterior mean, ``sigmoid(decoder(mu(x)))``, like ``X``."""
-        Xt = self._check_fitted_input(X)
-        with torch.inference_mode():
-            return self._decode(self._encode_mean(Xt))
-
-    def sample(self, n: int, random_state: int | None = None) -> np.ndarray:
-        """``n`` images from the generative model: ``z ~ N(0, I)``, then the decoder (numpy)."""
-        self._check_fitted()
-        if not _is_int(n, 1):
-            raise ValueError(f"n must be a positive integer, got {n!r}.")
-        g = make_generator(0 if random_state is None else int(random_state), "cpu")
-        z = torch.randn(int(n), self.fae_.latent, generator=g).to(self.device_)
-        return self._decode(z)
