@@ -15,7 +15,8 @@ import torch
 from .metrics import matched_confusion
 
 __all__ = ["project_2d", "plot_embedding", "plot_cluster_grid", "plot_confusion",
-           "plot_history", "plot_images", "plot_toy", "plot_snapshots", "project_snapshots"]
+           "plot_history", "plot_images", "plot_toy", "plot_snapshots", "project_snapshots",
+           "plot_decision_regions"]
 
 
 def _np(a) -> np.ndarray:
@@ -196,4 +197,41 @@ def plot_snapshots(snapshots, labels, titles=None, max_panels: int = 5, s: float
         ax.set_xticks([])
         ax.set_yticks([])
     fig.tight_layout()
+    return fig
+
+
+def plot_decision_regions(predict_proba, X, title: str = "", ax=None, n_grid: int = 150,
+                          margin: float = 0.05):
+    """A 2-D classifier's regions: colour = argmax cluster, brightness = confidence.
+
+    ``predict_proba`` maps an (M, 2) float32 array to (M, K) probabilities (a tensor or
+    an array). On a ``n_grid`` x ``n_grid`` grid around ``X`` (N, 2), each cell takes
+    the ``tab10`` colour of its most probable cluster, faded to white as the largest
+    probability falls to ``1 / K`` (white = undecided). The points of ``X`` are drawn
+    on top, coloured by their own most probable cluster.
+    """
+    X = _np(X).astype(np.float32)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"X must be (N, 2) points, got shape {X.shape}.")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(4, 4))
+    else:
+        fig = ax.figure
+    lo, hi = X.min(0) - margin, X.max(0) + margin
+    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], n_grid), np.linspace(lo[1], hi[1], n_grid))
+    grid = np.c_[gx.ravel(), gy.ravel()].astype(np.float32)                 # (n_grid^2, 2)
+    with torch.no_grad():
+        P = _np(predict_proba(grid)).astype(np.float64)                     # (n_grid^2, K)
+        point_labels = _np(predict_proba(X)).argmax(1)                      # (N,)
+    k = P.shape[1]
+    colours = plt.get_cmap("tab10")(P.argmax(1) % 10)[:, :3]
+    confidence = (P.max(1) - 1.0 / k) / (1.0 - 1.0 / k)                    # 0 uniform, 1 one-hot
+    image = 1.0 - confidence[:, None] * (1.0 - colours) * 0.75
+    ax.imshow(image.reshape(n_grid, n_grid, 3), origin="lower", aspect="auto",
+              extent=(lo[0], hi[0], lo[1], hi[1]))
+    ax.scatter(X[:, 0], X[:, 1], c=point_labels % 10, cmap="tab10", vmin=0, vmax=9, s=4,
+               edgecolors="none")
+    ax.set_title(title, fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
     return fig

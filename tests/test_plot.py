@@ -61,3 +61,24 @@ def test_snapshots_static_and_slider():
     assert w.children[0].max == 6
     with pytest.raises(ValueError, match="no snapshots"):
         plot.project_snapshots([])
+
+
+def test_decision_regions_colour_by_cluster_and_fade_where_unsure():
+    def proba(Z):  # two clusters split at x = 0, sure far from the cut
+        z = torch.as_tensor(Z)[:, :1]
+        p = torch.sigmoid(4 * z)
+        return torch.cat([1 - p, p], 1)
+
+    X = torch.tensor([[-1.0, 0.0], [1.0, 1.0], [-0.5, 2.0], [0.5, -1.0]])
+    fig, ax = plt.subplots()
+    assert plot.plot_decision_regions(proba, X, title="t", ax=ax, n_grid=21) is fig
+    image = ax.images[0].get_array()
+    assert image.shape == (21, 21, 3)
+    middle = image[10, 10]                                    # on the cut: undecided, white
+    assert np.allclose(middle, 1.0, atol=0.05)
+    left, right = image[10, 0], image[10, -1]                 # far sides: the two colours
+    assert not np.allclose(left, right, atol=0.1) and left.min() < 0.9 and right.min() < 0.9
+    points = ax.collections[0].get_array()
+    assert points.tolist() == [0, 1, 0, 1]
+    with pytest.raises(ValueError, match=r"\(N, 2\)"):
+        plot.plot_decision_regions(proba, torch.rand(5, 3))
