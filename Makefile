@@ -18,6 +18,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) tools/make_exercises.py --check
+	$(PY) tools/make_tables.py --check
 	$(PY) -m pytest
 
 lab: $(STAMP)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dclearn.methods.registry import bench_overrides
+from dclearn.methods.registry import METHODS, bench_overrides
 from dclearn.results import (
     add_rows,
     decode_labels,
@@ -80,8 +80,30 @@ def test_tables_come_from_the_store(tmp_path, tables):
     kmeans = next(line for line in lines if line.startswith("| k-means"))
     dec = next(line for line in lines if line.startswith("| DEC "))
     assert lines.index(kmeans) < lines.index(dec)  # chapter order
-    assert "0.810 ± 0.008" in dec and "| 10.0 |" in dec
+    assert "0.810 ± 0.008 (seeds 0, 1, 2)" in dec and "| 10.0 |" in dec  # fewer than 5 seeds
     assert "0.870 (seed 0)" in dec and "0.843" in dec  # ours on MNIST, next to the paper's
     assert tables.render(out, {"results": tables.readme_table}, tmp_path) == out
     with pytest.raises(ValueError, match="marker"):
         tables.render("no markers", {"results": tables.readme_table}, tmp_path)
+
+
+def test_variants_table_groups_settings(tmp_path, tables):
+    add_rows("digits", [_row("dcfae", s, 0.8) for s in range(2)]
+             + [_row("dcfae", s, 0.7 + s / 10, {"grouper": False}) for s in range(2)], tmp_path)
+    out = tables.variants_table(tmp_path)
+    lines = [line for line in out.splitlines() if line.startswith("| DCFAE")]
+    assert len(lines) == 1 and "grouper=False" in lines[0] and "0.750 ± 0.050" in lines[0]
+
+
+def test_repository_tables_are_in_step_with_the_store(tables):
+    """README.md's and docs/results.md's tables are what the committed store gives."""
+    assert tables.main(["--check"]) == 0, "run python tools/make_tables.py"
+
+
+def test_store_has_every_method_over_five_digits_seeds():
+    """Every clusterer of the registry has seeds 0-4 with its defaults in results/digits.json."""
+    summary = summarise(load_rows("digits"))
+    missing = {m: summary.get(m, {}).get("seeds", []) for m in METHODS
+               if summary.get(m, {}).get("seeds") != [0, 1, 2, 3, 4]}
+    assert not missing, f"methods without seeds 0-4 in the store (seeds found): {missing}; " \
+                        "run python -m dclearn bench --dataset digits --methods ..."
