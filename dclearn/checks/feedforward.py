@@ -7,9 +7,36 @@ import torch
 
 from ._base import _fail, _np, _passed, _same_shape
 
-__all__ = ["check_mutual_information", "check_vat_perturbation", "check_select_pairs"]
+__all__ = ["check_mutual_information", "check_vat_perturbation", "check_select_pairs",
+           "check_positive_fraction"]
 
 
+def _check_backward(out, inputs: dict, what: str, name: str, why: str) -> dict:
+    """Back-propagate ``out.sum()`` to ``inputs`` (name -> leaf tensor); return their grads.
+
+    Fails in words when ``out`` is not a tensor or is cut from the inputs' graph
+    (``.item()``, ``float()``, numpy, ``detach`` or ``torch.no_grad``), or when a
+    gradient comes back missing or not finite. ``why`` is a sentence saying who
+    back-propagates through ``out``.
+    """
+    if not isinstance(out, torch.Tensor):
+        _fail(what, f"{name} is a {type(out).__name__}, not a torch tensor. {why}: keep it a "
+                    f"tensor computed with torch operations (no .item(), float(), numpy or "
+                    f"math functions on the way).")
+    if not out.requires_grad:
+        _fail(what, f"{name} is cut from the autograd graph of its inputs (requires_grad is "
+                    f"False). {why}: no .detach(), torch.no_grad() or round trip through numpy.")
+    for t in inputs.values():
+        t.grad = None
+    out.sum().backward()
+    grads = {}
+    for key, t in inputs.items():
+        if t.grad is None or not bool(torch.isfinite(t.grad).all()):
+            _fail(what, f"back-propagating through {name} gives no finite gradient for {key}, "
+                        f"which it depends on. {why}: compute it from every input with torch "
+                        f"operations, without .detach() on the way.")
+        grads[key] = t.grad.detach().clone()
+    return grads
 
 
 def _three_numbers(out, what: str) -> tuple[float, float, float]:
@@ -78,7 +105,21 @@ def check_mutual_information(fn, n_cases: int = 10, seed: int = 0) -> None:
             _fail(what, f"case {case}: H(Y|X) is {h_y_x:.5f}, expected {want[2]:.5f}: the mean "
                         f"over samples of H(p(y | x_i)).")
         _fail(what, f"case {case}: mi is {mi:.5f}, expected H(Y) - H(Y|X) = {want[0]:.5f}.")
-    _passed(what, len(cases))
+
+    # differentiability: RIM and IMSAT train the network through I(X; Y)
+    logits = torch.randn(25, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    out = fn(torch.softmax(logits, 1))
+    if not isinstance(out, (tuple, list)) or len(out) != 3:
+        _fail(what, "should return three numbers (mi, h_y, h_y_x).")
+    got = _check_backward(out[0], {"the logits": logits}, what, "mi",
+                          "RIM and IMSAT train their network by back-propagating through "
+                          "it")["the logits"]
+    (want,) = torch.autograd.grad(mutual_information(torch.softmax(logits, 1))[0], logits)
+    if not torch.allclose(got, want, atol=1e-6):
+        _fail(what, f"mi has the right value but not the right gradient (largest difference "
+                    f"{float((got - want).abs().max()):.3g}): compute every term from probs "
+                    f"with torch operations, without constants taken from a detached copy.")
+    _passed(what, len(cases) + 1)
 
 
 def _vat_model(k: int, d: int, seed: int) -> torch.nn.Module:
@@ -262,3 +303,50 @@ def check_select_pairs(fn, n_cases: int = 10, seed: int = 0) -> None:
                     f"{int((neg != want_n).sum())} negative entries differ from "
                     f"positive = sim >= upper, negative = sim < lower.")
     _passed(what, n_cases + 1)
+
+
+def check_positive_fraction(fn, seed: int = 0) -> None:
+    """``fn(n_clusters, batch_size) -> float``: DAC's expected share of positive pairs.
+
+    At DAC's optimum the label features are one-hot (Chang et al. 2017 prove it), so
+    ``l_i . l_j`` is 1 for two images of the same cluster and 0 otherwise, and
+    ``select_pairs`` marks a pair positive exactly when both images share a cluster. For a
+    batch of ``B`` images drawn independently and uniformly over ``K`` clusters, the
+    expected share of the ``B x B`` pairs (the diagonal included, as in the library's
+    similarity matrix) selected as positive is ``1 / B + (1 - 1 / B) / K``. The check
+    compares with that value and with a simulation of the library's ``select_pairs``.
+    """
+    from ..methods.feedforward.dac import select_pairs
+
+    what = "positive_fraction"
+    rng = np.random.default_rng(seed)
+    for k, b in ((10, 256), (2, 8), (4, 1), (5, 20), (3, 1000)):
+        out = fn(k, b)
+        if out is None:
+            _fail(what, "returned None: did you forget a return statement?")
+        try:
+            got = float(out)
+        except (TypeError, ValueError):
+            _fail(what, f"should return one number, got {type(out).__name__}.")
+        want = 1.0 / b + (1.0 - 1.0 / b) / k
+        if abs(got - want) < 1e-9:
+            continue
+        labels = rng.integers(0, k, size=(400, b))                 # 400 random batches
+        feats = torch.nn.functional.one_hot(torch.as_tensor(labels), k).double()  # (400, B, K)
+        sim = feats @ feats.transpose(1, 2)                         # (400, B, B) l_i . l_j
+        simulated = float(select_pairs(sim, 0.95, 0.455)[0].double().mean())
+        where = (f" For K={k} clusters and a batch of B={b} images a simulation of 400 "
+                 f"random batches with dclearn's select_pairs gives {simulated:.4f}.")
+        if abs(got - 1.0 / k) < 1e-9:
+            _fail(what, f"you gave 1/K = {got:.4f}; that ignores the B diagonal pairs (i, i), "
+                        f"which are always positive (l_i . l_i = 1).{where}")
+        if abs(got - (1.0 - 1.0 / b) / k) < 1e-9 or abs(got - (b - 1) / (b * k)) < 1e-9:
+            _fail(what, "you counted the off-diagonal pairs but left out the diagonal: each "
+                        "of the B pairs (i, i) is positive too, adding 1/B." + where)
+        if abs(got - 1.0 / k ** 2) < 1e-9:
+            _fail(what, "1/K^2 is the chance that both images fall in one given cluster; "
+                        "summed over the K clusters the chance of sharing a cluster is "
+                        "1/K." + where)
+        _fail(what, f"for K={k}, B={b} you gave {got:.4f}, expected {want:.4f}.{where} Split "
+                    f"the B^2 pairs into the B diagonal ones and the B(B - 1) others.")
+    print("OK: positive_fraction matches the expected share of DAC's positive pairs.")
