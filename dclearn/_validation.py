@@ -7,12 +7,14 @@ traceback from deep inside torch.
 
 from __future__ import annotations
 
+import hashlib
 import numbers
 
 import numpy as np
 import torch
 
-__all__ = ["as_tensor", "check_n_clusters", "check_labels"]
+__all__ = ["as_tensor", "check_n_clusters", "check_labels", "count_distinct", "check_distinct",
+           "check_unit_interval", "fingerprint"]
 
 
 def as_tensor(X, name: str = "X", device: torch.device | str | None = None) -> torch.Tensor:
@@ -76,6 +78,10 @@ def check_n_clusters(n_clusters, n_samples: int) -> int:
     """Check that ``n_clusters`` is an integer in [2, n_samples] and return it as int."""
     if isinstance(n_clusters, bool) or not isinstance(n_clusters, numbers.Integral):
         raise ValueError(f"n_clusters must be an integer, got {n_clusters!r}.")
+    if n_samples < 2:
+        raise ValueError(
+            f"X has {n_samples} sample; clustering needs at least 2 samples (and at least "
+            f"n_clusters={n_clusters}).")
     if not 2 <= int(n_clusters) <= n_samples:
         raise ValueError(
             f"n_clusters must be in [2, n_samples={n_samples}], got {n_clusters}."
@@ -98,3 +104,59 @@ def check_labels(y, n_samples: int | None = None, name: str = "y") -> np.ndarray
     if n_samples is not None and arr.shape[0] != n_samples:
         raise ValueError(f"{name} has {arr.shape[0]} labels but X has {n_samples} samples.")
     return arr.astype(np.int64)
+
+
+def count_distinct(X: torch.Tensor, at_least: int | None = None) -> int:
+    """The number of distinct samples (rows) of ``X``, or a lower bound >= ``at_least``.
+
+    Rows are first projected on a fixed random direction in float64: distinct projections
+    prove distinct rows, so when there are at least ``at_least`` of them the answer is
+    known without sorting the rows themselves (fast on MNIST-sized data). Otherwise the
+    rows are compared exactly.
+    """
+    flat = X.detach().reshape(X.shape[0], -1)
+    g = torch.Generator(device="cpu").manual_seed(0)
+    w = torch.randn(flat.shape[1], dtype=torch.float64, generator=g).to(flat.device)
+    n_proj = int(torch.unique(flat.double() @ w).numel())
+    if at_least is not None and n_proj >= at_least:
+        return n_proj
+    return int(torch.unique(flat, dim=0).shape[0])
+
+
+def check_distinct(X: torch.Tensor, n_clusters: int, name: str = "X") -> int:
+    """Raise ``ValueError`` when ``X`` has fewer distinct samples than ``n_clusters``.
+
+    Every sample identical (a constant data set, e.g. all-zero images) gets its own
+    message: no method can tell such samples apart, whatever it learns.
+    """
+    n_distinct = count_distinct(X, at_least=n_clusters)
+    if n_distinct == 1 and X.shape[0] > 1:
+        value = float(X.reshape(-1)[0])
+        raise ValueError(
+            f"every sample of {name} is identical (all {X.shape[0]} samples equal, every "
+            f"feature constant at {value:g} for the first one; e.g. all-zero images): there is "
+            f"nothing to cluster. n_samples distinct points (1) < n_clusters ({n_clusters}).")
+    if n_distinct < n_clusters:
+        raise ValueError(
+            f"{name} has only {n_distinct} distinct samples among its {X.shape[0]}: "
+            f"n_samples distinct points ({n_distinct}) < n_clusters ({n_clusters}), so "
+            f"{n_clusters} non-empty clusters are impossible. Lower n_clusters or remove "
+            f"the duplicates.")
+    return n_distinct
+
+
+def check_unit_interval(X: torch.Tensor, reason: str, name: str = "X") -> None:
+    """Raise ``ValueError`` when ``X`` has values outside [0, 1]; ``reason`` says who needs it."""
+    lo, hi = float(X.min()), float(X.max())
+    if lo < 0.0 or hi > 1.0:
+        raise ValueError(
+            f"{name} must lie in [0, 1] because {reason}; got values in [{lo:.4g}, {hi:.4g}]. "
+            f"Rescale {name}, e.g. (X - X.min()) / (X.max() - X.min()).")
+
+
+def fingerprint(X: torch.Tensor) -> str:
+    """A SHA-256 digest of ``X``'s shape and float32 values (identifies a data set)."""
+    arr = X.detach().to("cpu", torch.float32).contiguous().numpy()
+    h = hashlib.sha256(repr(tuple(arr.shape)).encode())
+    h.update(arr.tobytes())
+    return h.hexdigest()

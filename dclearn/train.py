@@ -11,6 +11,8 @@ import contextlib
 import json
 import os
 import random
+import time
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,6 +24,7 @@ __all__ = [
     "autocast", "TrainingDivergedError", "check_finite", "EpochLog", "progress",
     "train_epochs", "predict_in_batches", "save_checkpoint", "load_checkpoint",
     "configure_backend", "adam", "flush_denormals", "INTERRUPT", "interruptible",
+    "CHECKPOINTS", "checkpointing", "checkpointed_fit", "CheckpointWarning", "BatchStream",
 ]
 
 
@@ -225,7 +228,8 @@ def interruptible():
 
 def train_epochs(epoch_fn: Callable[[int], dict], n_epochs: int, *, desc: str = "training",
                  verbose: bool = True, history: list | None = None,
-                 callback: Callable[[int, dict], bool | None] | None = None) -> list[dict]:
+                 callback: Callable[[int, dict], bool | None] | None = None,
+                 state: dict | None = None) -> list[dict]:
     """Run ``epoch_fn(epoch) -> dict of mean losses`` for ``n_epochs`` epochs.
 
     One progress bar for the phase with the losses in its postfix; every epoch's
@@ -235,29 +239,61 @@ def train_epochs(epoch_fn: Callable[[int], dict], n_epochs: int, *, desc: str = 
     ``flush_denormals()`` (faster CPU training, same results). Inside ``interruptible()``
     (every estimator's ``fit``), a KeyboardInterrupt ends the phase with an entry
     ``{"phase", "epoch", "interrupted": True}`` and skips the fit's later phases.
+
+    ``state`` (name -> module, optimiser, scheduler, generator, ``BatchStream``, tensor or
+    dict of plain values) is everything that the epochs change and later epochs or phases
+    read. With it, a fit run under ``checkpointing`` saves the phase (every
+    ``CHECKPOINTS.every_s`` seconds and when the phase ends) and a later fit with the same
+    settings and data restores it: a finished phase is skipped, an unfinished one goes on
+    from the epoch after the saved one. Without it the phase is not saved and reruns.
     """
     history = [] if history is None else history
     if INTERRUPT.active:  # an earlier phase of this fit was interrupted
         return history
-    epoch = 0
+    ck = CHECKPOINTS.session
+    key, start, phase_hist = None, 0, []
+    if ck is not None:
+        key = ck.next_key(desc)
+        if state is None:
+            ck.unsaved.append(desc)
+        else:
+            rec = ck.saved.get(key)
+            if rec is not None and rec["n_epochs"] == int(n_epochs):
+                _load_state(state, rec["state"])
+                _set_rng_state(rec["rng"])
+                phase_hist = list(rec["history"])
+                history.extend(phase_hist)
+                ck.records[key] = rec
+                if rec["done"]:
+                    return history
+                start = rec["epoch"] + 1
+    epoch = start
+    finished = False
     try:
         with progress(n_epochs, desc, verbose) as bar, flush_denormals():
-            for epoch in range(n_epochs):
+            bar.update(start)
+            for epoch in range(start, n_epochs):
                 losses = epoch_fn(epoch)
                 check_finite(losses, epoch, desc)
                 entry = {"phase": desc, "epoch": epoch, **losses}
                 stop = bool(callback(epoch, entry)) if callback is not None else False
                 history.append(entry)
+                phase_hist.append(entry)
                 bar.set_postfix({k: f"{v:.4g}" for k, v in entry.items()
                                  if isinstance(v, float)}, refresh=False)
                 bar.update(1)
                 if stop:
                     break
+                if key is not None and state is not None and ck.due():
+                    ck.save(key, state, phase_hist, epoch, int(n_epochs), done=False)
+            finished = True
     except KeyboardInterrupt:
         if INTERRUPT.depth == 0:
             raise
         INTERRUPT.phase, INTERRUPT.epoch = desc, epoch
         history.append({"phase": desc, "epoch": epoch, "interrupted": True})
+    if finished and key is not None and state is not None:
+        ck.save(key, state, phase_hist, epoch, int(n_epochs), done=True)
     return history
 
 
@@ -306,3 +342,307 @@ def load_checkpoint(path: str | os.PathLike, model: torch.nn.Module, config: dic
     except RuntimeError as exc:
         raise ValueError(f"checkpoint {path} does not fit the model: {exc}") from None
     return model
+
+
+# --- checkpoints of long fits -----------------------------------------------------------
+class CheckpointWarning(UserWarning):
+    """A fit under ``checkpointing`` has phases whose state it cannot save."""
+
+
+class BatchStream:
+    """An endless stream of batches (index slices of fresh random permutations) that a
+    checkpoint can save and restore in the middle of a permutation.
+
+    ``next(stream)`` gives the same batches as ``while True: yield from batch_indices(n,
+    batch_size, generator, device)``; ``state_dict`` records the generator's state before the
+    current permutation and how many of its batches were taken, which is enough to rebuild it.
+    """
+
+    def __init__(self, n: int, batch_size: int, generator: torch.Generator,
+                 device: torch.device | str, drop_last: bool = False) -> None:
+        self.n, self.batch_size, self.generator = int(n), int(batch_size), generator
+        self.device, self.drop_last = device, drop_last
+        self._it: Iterator[torch.Tensor] | None = None
+        self._start: torch.Tensor | None = None
+        self._taken = 0
+
+    def __iter__(self) -> BatchStream:
+        return self
+
+    def __next__(self) -> torch.Tensor:
+        while True:
+            if self._it is None:
+                self._start = self.generator.get_state()
+                self._taken = 0
+                self._it = batch_indices(self.n, self.batch_size, self.generator, self.device,
+                                         drop_last=self.drop_last)
+            try:
+                idx = next(self._it)
+            except StopIteration:
+                self._it = None
+                continue
+            self._taken += 1
+            return idx
+
+    def state_dict(self) -> dict:
+        if self._it is None:
+            return {"active": False}
+        return {"active": True, "start": self._start.clone(), "taken": self._taken}
+
+    def load_state_dict(self, state: dict) -> None:
+        self._it = None
+        if not state["active"]:
+            return
+        self.generator.set_state(state["start"])
+        next(self)  # draws the permutation and takes its first batch
+        for _ in range(int(state["taken"]) - 1):
+            next(self)
+
+
+class _Checkpoints:
+    """Where and how often fits save checkpoints, and the file of the fit in progress."""
+
+    def __init__(self) -> None:
+        self.folder: Path | None = None
+        self.every_s: float | None = None
+        self.session: _CheckpointSession | None = None
+        self.depth = 0
+
+    def settings(self) -> tuple[Path | None, float]:
+        """(folder, interval in seconds): ``checkpointing``'s, else the environment's."""
+        folder = self.folder
+        if folder is None and os.environ.get("DCLEARN_CHECKPOINT_DIR"):
+            folder = Path(os.environ["DCLEARN_CHECKPOINT_DIR"])
+        every = self.every_s
+        if every is None:
+            raw = os.environ.get("DCLEARN_CHECKPOINT_EVERY", "300")
+            try:
+                every = float(raw)
+            except ValueError:
+                raise ValueError(f"DCLEARN_CHECKPOINT_EVERY must be a number of seconds, got "
+                                 f"{raw!r}.") from None
+        return folder, every
+
+
+CHECKPOINTS = _Checkpoints()
+
+
+@contextlib.contextmanager
+def checkpointing(folder: str | os.PathLike, every_s: float = 300.0):
+    """Fits inside the block save their training state under ``folder`` and resume from it.
+
+    Every ``every_s`` seconds of training (0: after every epoch) and at the end of each
+    phase, a fit writes ``folder/<Estimator>.pt``; a fit of the same estimator with the same
+    settings and data that finds the file goes on from it, and deletes it when it ends
+    normally. The environment variables ``DCLEARN_CHECKPOINT_DIR`` and
+    ``DCLEARN_CHECKPOINT_EVERY`` give the same setting outside such a block.
+    """
+    every_s = float(every_s)
+    if not every_s >= 0:
+        raise ValueError(f"every_s must be a number of seconds >= 0, got {every_s!r}.")
+    prev = CHECKPOINTS.folder, CHECKPOINTS.every_s
+    CHECKPOINTS.folder, CHECKPOINTS.every_s = Path(folder), every_s
+    try:
+        yield CHECKPOINTS
+    finally:
+        CHECKPOINTS.folder, CHECKPOINTS.every_s = prev
+
+
+_FORMAT = 1
+
+
+class _CheckpointSession:
+    """The checkpoint file of one fit: what it read at the start and what it writes."""
+
+    def __init__(self, path: Path, every_s: float, meta: dict, saved: dict) -> None:
+        self.path, self.every_s, self.meta, self.saved = path, every_s, meta, saved
+        self.records: dict[str, dict] = {}
+        self.counts: dict[str, int] = {}
+        self.unsaved: list[str] = []
+        self.last = time.monotonic()
+        self.seed: int | None = meta.get("seed")
+
+    def next_key(self, desc: str) -> str:
+        """``desc`` plus how many phases of that name ran before it in this fit."""
+        n = self.counts.get(desc, 0)
+        self.counts[desc] = n + 1
+        return f"{desc} #{n}"
+
+    def due(self) -> bool:
+        return time.monotonic() - self.last >= self.every_s
+
+    def save(self, key: str, state: dict, history: list, epoch: int, n_epochs: int,
+             done: bool) -> None:
+        self.records[key] = {"state": _state_of(state), "rng": _rng_state(),
+                             "history": _plain(history), "epoch": int(epoch),
+                             "n_epochs": int(n_epochs), "done": bool(done)}
+        blob = {**self.meta, "seed": self.seed, "phases": self.records}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        torch.save(blob, tmp)
+        os.replace(tmp, self.path)
+        self.last = time.monotonic()
+
+
+@contextlib.contextmanager
+def checkpointed_fit(name: str, settings: dict, data: str):
+    """Open the checkpoint of one fit (``BaseClusterer.fit``); yields None when off.
+
+    ``settings`` (the estimator's parameters) and ``data`` (a fingerprint of X) are saved
+    with the state; a file saved with other settings or data raises ``ValueError`` naming
+    the difference instead of being used. A fit inside another fit is part of the outer one.
+    """
+    folder, every = CHECKPOINTS.settings()
+    if folder is None or CHECKPOINTS.depth > 0:
+        CHECKPOINTS.depth += 1
+        try:
+            yield None
+        finally:
+            CHECKPOINTS.depth -= 1
+        return
+    path = Path(folder) / f"{name}.pt"
+    meta = {"format": _FORMAT, "estimator": name,
+            "settings": json.dumps(settings, sort_keys=True, default=repr), "data": data}
+    saved: dict = {}
+    seed = None
+    if path.exists():
+        blob = _read_checkpoint(path)
+        _check_same_fit(path, blob, meta)
+        saved, seed = blob["phases"], blob.get("seed")
+    session = _CheckpointSession(path, every, {**meta, "seed": seed}, saved)
+    CHECKPOINTS.depth += 1
+    CHECKPOINTS.session = session
+    try:
+        yield session
+        if not INTERRUPT.active:
+            path.unlink(missing_ok=True)
+            if session.unsaved or not session.counts:
+                _warn_unsaved(name, session)
+    finally:
+        CHECKPOINTS.depth -= 1
+        CHECKPOINTS.session = None
+
+
+def _read_checkpoint(path: Path) -> dict:
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ValueError(f"checkpoint {path} could not be read ({type(exc).__name__}: {exc}). "
+                         f"Delete it to train from the start.") from None
+    if not isinstance(blob, dict) or blob.get("format") != _FORMAT or "phases" not in blob:
+        raise ValueError(f"{path} is not a dclearn checkpoint of format {_FORMAT}. Delete it "
+                         f"or choose another checkpoint folder.")
+    return blob
+
+
+def _check_same_fit(path: Path, blob: dict, meta: dict) -> None:
+    problems = []
+    if blob.get("estimator") != meta["estimator"]:
+        problems.append(f"it was saved by {blob.get('estimator')!r}, not {meta['estimator']!r}")
+    saved_s, now_s = json.loads(blob.get("settings", "{}")), json.loads(meta["settings"])
+    for k in sorted(set(saved_s) | set(now_s)):
+        if saved_s.get(k, "<absent>") != now_s.get(k, "<absent>"):
+            problems.append(f"{k}: saved {saved_s.get(k, '<absent>')!r}, now "
+                            f"{now_s.get(k, '<absent>')!r}")
+    if blob.get("data") != meta["data"]:
+        problems.append(f"the data differ (fingerprint saved {str(blob.get('data'))[:12]}..., "
+                        f"now {meta['data'][:12]}...)")
+    if problems:
+        raise ValueError(
+            f"checkpoint {path} belongs to another fit: " + "; ".join(problems) + ". Fit with "
+            "the saved settings and data to resume it, or delete the file (or use another "
+            "checkpoint folder) to train from the start.")
+
+
+def _warn_unsaved(name: str, session: _CheckpointSession) -> None:
+    if not session.counts:
+        msg = (f"{name} does not train through dclearn's epoch loop, so it saved no "
+               f"checkpoint: a stopped fit starts again from the beginning.")
+    else:
+        phases = ", ".join(dict.fromkeys(session.unsaved))
+        msg = (f"{name} does not support checkpoints in the phase(s) {phases}: their state "
+               f"is not saved, so a resumed fit trains them again from their start.")
+    warnings.warn(msg, CheckpointWarning, stacklevel=4)
+
+
+def _plain(value):
+    """``value`` with numpy scalars and arrays made into what ``weights_only`` loads."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(value.copy())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, torch.Tensor):
+        return value.detach().clone()
+    return value
+
+
+def _state_of(state: dict) -> dict:
+    out = {}
+    for name, obj in state.items():
+        if obj is None:
+            out[name] = None
+        elif isinstance(obj, torch.Generator):
+            out[name] = obj.get_state()
+        elif isinstance(obj, torch.Tensor):
+            out[name] = obj.detach().clone()
+        elif hasattr(obj, "state_dict"):
+            out[name] = _plain(obj.state_dict())
+        elif isinstance(obj, dict):
+            out[name] = _plain(obj)
+        else:
+            raise TypeError(f"cannot save the training state {name!r} of type "
+                            f"{type(obj).__name__}.")
+    return out
+
+
+def _load_state(state: dict, saved: dict) -> None:
+    for name, obj in state.items():
+        value = saved.get(name)
+        if obj is None:
+            continue
+        if isinstance(obj, torch.Generator):
+            obj.set_state(value)
+        elif isinstance(obj, torch.Tensor):
+            with torch.no_grad():
+                obj.copy_(value)
+        elif hasattr(obj, "load_state_dict"):
+            obj.load_state_dict(_to_device_like(obj, value))
+        else:
+            obj.clear()
+            obj.update(_to_device_like(obj, value))
+
+
+def _to_device_like(obj, value):
+    """Modules load CPU tensors themselves; plain dicts of tensors go to the tensors' device."""
+    if isinstance(obj, dict):
+        dev = next((v.device for v in obj.values() if isinstance(v, torch.Tensor)), None)
+        return {k: (v.to(dev) if dev is not None and isinstance(v, torch.Tensor) else v)
+                for k, v in value.items()}
+    return value
+
+
+def _rng_state() -> dict:
+    keys, pos, has_gauss, cached = np.random.get_state()[1:]
+    version, inner, gauss = random.getstate()
+    out = {"torch": torch.get_rng_state(),
+           "numpy": {"keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                     "has_gauss": int(has_gauss), "cached": float(cached)},
+           "python": {"version": int(version), "state": list(inner), "gauss": gauss},
+           "cuda": (torch.cuda.get_rng_state_all() if torch.cuda.is_available()
+                    and torch.cuda.is_initialized() else [])}
+    return out
+
+
+def _set_rng_state(rng: dict) -> None:
+    torch.set_rng_state(rng["torch"])
+    nps = rng["numpy"]
+    np.random.set_state(("MT19937", nps["keys"].numpy().astype(np.uint32), nps["pos"],
+                         nps["has_gauss"], nps["cached"]))
+    py = rng["python"]
+    random.setstate((py["version"], tuple(py["state"]), py["gauss"]))
+    if rng["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(rng["cuda"])

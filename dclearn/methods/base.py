@@ -15,13 +15,27 @@ import warnings
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClusterMixin
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
-from .._validation import as_tensor, check_labels, check_n_clusters
+from .._validation import (
+    as_tensor,
+    check_distinct,
+    check_labels,
+    check_n_clusters,
+    check_unit_interval,
+    fingerprint,
+)
 from ..metrics import evaluate
-from ..train import configure_backend, get_device, interruptible, seed_everything
+from ..train import (
+    CHECKPOINTS,
+    checkpointed_fit,
+    configure_backend,
+    get_device,
+    interruptible,
+    seed_everything,
+)
 
-__all__ = ["BaseClusterer", "NotFittedError", "InterruptedFitWarning"]
+__all__ = ["BaseClusterer", "NotFittedError", "InterruptedFitWarning", "FewerClustersWarning"]
 
 
 class BaseClusterer(ClusterMixin, BaseEstimator):
@@ -40,22 +54,32 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         """
         Xt = as_tensor(X)
         n = Xt.shape[0]
-        check_n_clusters(self.n_clusters, n)
+        k = check_n_clusters(self.n_clusters, n)
+        check_distinct(Xt, k)
         self._validate_params(Xt)
+        reason = self._unit_interval_reason()
+        if reason is not None:
+            check_unit_interval(Xt, f"{type(self).__name__} {reason}")
         self._y_eval = None if y is None else check_labels(y, n)
         self.input_shape_ = tuple(Xt.shape[1:])
         self.n_features_in_ = int(math.prod(self.input_shape_))
         self.device_ = get_device(self.device)
         configure_backend(self.device_)
-        self.seed_ = seed_everything(self.random_state)
         self.history_: list[dict] = []
-        with interruptible() as stop:
+        with self._checkpoint(Xt) as ckpt, interruptible() as stop:
+            seed = self.random_state
+            if ckpt is not None:  # a resumed fit keeps the seed drawn by the one it resumes
+                seed = ckpt.seed if seed is None and ckpt.seed is not None else seed
+            self.seed_ = seed_everything(seed)
+            if ckpt is not None:
+                ckpt.seed = self.seed_
             labels = self._fit(Xt.to(self.device_), self._y_eval)
             self.interrupted_ = stop.active and stop.depth == 1
             if self.interrupted_:
                 _warn_interrupted(self, stop.phase, stop.epoch)
         self.labels_ = _to_numpy_labels(labels)
         del self._y_eval
+        _warn_fewer_clusters(self, self.labels_, k)
         return self
 
     def fit_predict(self, X, y=None, **kwargs):
@@ -82,6 +106,15 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
     def _validate_params(self, X: torch.Tensor) -> None:
         """Check method-specific parameters; raise ValueError naming the bad one."""
 
+    def _unit_interval_reason(self) -> str | None:
+        """Why this method (with its parameters) needs X in [0, 1], or None if it does not.
+
+        A method whose decoder or generator can only produce values in [0, 1] (a sigmoid,
+        a Bernoulli likelihood) returns a reason such as ``"ends its generator in a
+        sigmoid"``; ``fit`` then rejects data outside [0, 1] with a message naming it.
+        """
+        return None
+
     def _fit(self, X: torch.Tensor, y: np.ndarray | None):  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -92,6 +125,13 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         raise NotImplementedError(f"{type(self).__name__} has no embedding to transform into.")
 
     # --- helpers --------------------------------------------------------------------
+    def _checkpoint(self, X: torch.Tensor):
+        """The fit's checkpoint file under ``dclearn.train.checkpointing`` (None when off)."""
+        settings = {k: v for k, v in self.get_params(deep=False).items() if k != "verbose"}
+        folder, _ = CHECKPOINTS.settings()
+        data = fingerprint(X) if folder is not None and CHECKPOINTS.depth == 0 else ""
+        return checkpointed_fit(type(self).__name__, settings, data)
+
     def _check_fitted_input(self, X) -> torch.Tensor:
         if not hasattr(self, "labels_"):
             raise NotFittedError(
@@ -153,6 +193,20 @@ def _warn_interrupted(est, phase: str, epoch: int) -> None:
         f"networks are those of that moment (history_ ends with the entry marked "
         f"'interrupted'; interrupted_ is True). Call fit again to train in full.",
         InterruptedFitWarning, stacklevel=3)
+
+
+class FewerClustersWarning(ConvergenceWarning):
+    """A fit put every sample into fewer clusters than ``n_clusters`` asked for."""
+
+
+def _warn_fewer_clusters(est, labels: np.ndarray, n_clusters: int) -> None:
+    found = int(np.unique(labels).size)
+    if found < n_clusters:
+        warnings.warn(
+            f"{type(est).__name__}: number of distinct clusters ({found}) found smaller than "
+            f"n_clusters ({n_clusters}): training left {n_clusters - found} of the clusters "
+            f"empty. Try another random_state, a longer training or a smaller n_clusters.",
+            FewerClustersWarning, stacklevel=3)
 
 
 def _to_numpy_labels(labels) -> np.ndarray:

@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ...train import EpochLog, adam, autocast, batch_indices, make_generator, train_epochs
+from ...train import BatchStream, EpochLog, adam, autocast, make_generator, train_epochs
 from ..base import BaseClusterer
 from ..classic.kmeans import kmeans
 from .pretrain import _AEMixin
@@ -217,11 +217,7 @@ class DEC(_AEMixin, BaseClusterer):
         self.embeddings_history_: list[np.ndarray] = []
         self.labels_history_: list[np.ndarray] = []
 
-        def batches():  # endless stream of index slices of fresh permutations
-            while True:
-                yield from batch_indices(n, bs, g, dev)
-
-        stream = batches()
+        stream = BatchStream(n, bs, g, dev)  # index slices of fresh permutations, endless
         state = {"labels": km_labels.to(dev), "P": None, "iters": 0}
 
         def update_targets(k: int) -> float:
@@ -275,7 +271,9 @@ class DEC(_AEMixin, BaseClusterer):
 
         n_updates = math.ceil(int(self.max_iter) / interval)
         train_epochs(interval_fn, n_updates, desc=name, verbose=self.verbose,
-                     history=self.history_, callback=callback)
+                     history=self.history_, callback=callback,
+                     state={"model": model, "decoder": self.decoder_, "optimizer": opt,
+                            "generator": g, "batches": stream, "targets": state})
         model.eval()
         self.decoder_.eval()
         self.n_iter_ = state["iters"]

@@ -136,7 +136,9 @@ def layerwise_pretrain(enc: nn.Module, dec: nn.Module, X: torch.Tensor, epochs: 
             return log.means()
 
         train_epochs(epoch_fn, epochs, desc=f"AE layer {l + 1}/{n_pairs}", verbose=verbose,
-                     history=history)
+                     history=history, state={"encoder_layer": f, "decoder_layer": g_l,
+                                             "optimizer": opt, "scheduler": sched,
+                                             "batches": g, "noise": g_noise})
         with torch.no_grad():
             h = f(h)
             h = h if top else relu(h)

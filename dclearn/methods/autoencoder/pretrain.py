@@ -242,7 +242,9 @@ def pretrain_autoencoder(X: torch.Tensor, *, arch: str = "mlp", latent: int = 10
                                      input_scale=scale)
     enc.train()
     dec.train()
-    train_epochs(epoch_fn, int(epochs), desc="AE pretrain", verbose=verbose, history=history)
+    train_epochs(epoch_fn, int(epochs), desc="AE pretrain", verbose=verbose, history=history,
+                 state={"encoder": enc, "decoder": dec, "optimizer": opt, "scheduler": sched,
+                        "batches": g, "noise": g_noise})
     enc.eval()
     dec.eval()
     if scale != 1.0:

@@ -289,7 +289,8 @@ class IMSAT(BaseClusterer):
                 entry.update(self._metrics(self._predict(X)))
 
         train_epochs(epoch, int(self.n_epochs), desc=f"IMSAT ({self.augment})",
-                     verbose=self.verbose, history=self.history_, callback=callback)
+                     verbose=self.verbose, history=self.history_, callback=callback,
+                     state={"model": self.model_, "optimizer": opt, "generator": g})
         return self._predict(X)
 
     def _augment(self, xb, eps, probs, g):

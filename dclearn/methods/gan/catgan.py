@@ -168,7 +168,9 @@ class CatGAN(BaseClusterer):
                 entry.update(self._metrics(self._predict(X)))
 
         train_epochs(epoch, int(self.n_epochs), desc="CatGAN", verbose=self.verbose,
-                     history=self.history_, callback=callback)
+                     history=self.history_, callback=callback,
+                     state={"generator": G, "discriminator": D, "optimizer_g": opt_g,
+                            "optimizer_d": opt_d, "rng": g})
         return self._predict(X)
 
     def _probs(self, X):

@@ -336,7 +336,9 @@ class VaDE(RestartMixin, _MixtureModelMixin, _VAEMixin, BaseClusterer):
                     entry.update(self._metrics(self._proba(X).argmax(1)))
 
         train_epochs(epoch_fn, int(self.epochs), desc=name, verbose=self.verbose,
-                     history=self.history_, callback=callback)
+                     history=self.history_, callback=callback,
+                     state={"model": model, "optimizer": opt, "scheduler": sched,
+                            "batches": g, "noise": g_eps})
         model.eval()
         self._store_prior()
         labels = self._proba(X).argmax(1)

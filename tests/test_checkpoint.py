@@ -1,0 +1,170 @@
+"""Checkpoints: a fit stopped by a crash or an interrupt resumes to the labels of a fit never
+stopped, and a checkpoint of another fit is refused, never reused."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import dclearn.train as train
+from dclearn import DEC, IMSAT, RIM, CatGAN, KMeans, VaDE
+from dclearn.methods.autoencoder.pretrain import clear_pretrain_cache
+from dclearn.methods.base import InterruptedFitWarning
+from dclearn.train import CheckpointWarning, checkpointing
+
+AE = dict(hidden=(32, 32, 64), pretrain_epochs=4, pretrain_layerwise_epochs=1, batch_size=128)
+CASES = {
+    "DEC": (DEC, dict(**AE, n_init=2, max_iter=60, update_interval=7, tol=0.0)),
+    "IMSAT": (IMSAT, dict(hidden=(32,), n_epochs=6, batch_size=50)),
+    "VaDE": (VaDE, dict(hidden=(32, 32, 64), pretrain_epochs=3, pretrain_batch_size=128,
+                        pretrain_layerwise_epochs=1, epochs=4, batch_size=128, n_init=2,
+                        n_restarts=2)),
+    "CatGAN": (CatGAN, dict(hidden=32, channels=(8, 16), n_epochs=4, batch_size=50)),
+}
+
+
+class Crash(RuntimeError):
+    pass
+
+
+@pytest.fixture
+def crash_at(monkeypatch):
+    """Raise ``exc`` at the end of the n-th training epoch (all phases counted) of the fit."""
+    real = train.check_finite
+
+    def arm(n, exc=Crash):
+        calls = {"n": 0}
+
+        def fake(losses, epoch, phase="training"):
+            calls["n"] += 1
+            if calls["n"] == n:
+                raise exc
+            return real(losses, epoch, phase)
+
+        monkeypatch.setattr(train, "check_finite", fake)
+        return calls
+    return arm
+
+
+def _fit(cls, kw, X):
+    clear_pretrain_cache()  # the pretraining comes from the checkpoint, not the memory cache
+    return cls(10, random_state=0, device="cpu", verbose=False, **kw).fit(X)
+
+
+@pytest.mark.parametrize("name,stop_at", [("DEC", 2), ("DEC", 6), ("DEC", 10), ("IMSAT", 4),
+                                          ("VaDE", 5), ("VaDE", 12), ("CatGAN", 3)])
+def test_crashed_fit_resumes_to_the_same_labels(name, stop_at, digits, tmp_path, crash_at):
+    cls, kw = CASES[name]
+    X = digits.X[:300]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        total = crash_at(10**9)
+        reference = _fit(cls, kw, X)
+        with checkpointing(tmp_path, every_s=0):
+            calls = crash_at(stop_at)
+            with pytest.raises(Crash):
+                _fit(cls, kw, X)
+            assert calls["n"] == stop_at  # the crash did happen where asked
+            assert (tmp_path / f"{name}.pt").is_file()
+            rerun = crash_at(10**9)
+            resumed = _fit(cls, kw, X)
+    # the resumed fit trained only the epochs after the last one saved (stop_at - 1)
+    assert rerun["n"] == total["n"] - (stop_at - 1)
+    assert np.array_equal(resumed.labels_, reference.labels_)
+    assert [h.get("epoch") for h in resumed.history_] == [h.get("epoch") for h in
+                                                           reference.history_]
+    assert not (tmp_path / f"{name}.pt").exists()  # a finished fit removes its checkpoint
+
+
+def test_interrupted_fit_resumes(digits, tmp_path, crash_at):
+    cls, kw = CASES["DEC"]
+    X = digits.X[:300]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = _fit(cls, kw, X)
+    with checkpointing(tmp_path, every_s=0):
+        crash_at(7, KeyboardInterrupt)
+        with pytest.warns(InterruptedFitWarning):
+            stopped = _fit(cls, kw, X)
+        assert stopped.interrupted_ and (tmp_path / "DEC.pt").is_file()
+        crash_at(10**9)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", InterruptedFitWarning)
+            resumed = _fit(cls, kw, X)
+    assert resumed.interrupted_ is False
+    assert np.array_equal(resumed.labels_, reference.labels_)
+
+
+def test_random_state_none_resumes_with_the_saved_seed(digits, tmp_path, crash_at):
+    X = digits.X[:200]
+    kw = dict(hidden=(16,), n_epochs=4, batch_size=50, device="cpu", verbose=False)
+    with warnings.catch_warnings(), checkpointing(tmp_path, every_s=0):
+        warnings.simplefilter("ignore")
+        crash_at(2)
+        with pytest.raises(Crash):
+            IMSAT(5, **kw).fit(X)
+        seed = torch.load(tmp_path / "IMSAT.pt", weights_only=True)["seed"]
+        crash_at(10**9)
+        resumed = IMSAT(5, **kw).fit(X)
+        reference = IMSAT(5, random_state=seed, **kw)
+    reference.fit(X)
+    assert resumed.seed_ == seed
+    assert np.array_equal(resumed.labels_, reference.labels_)
+
+
+def test_checkpoint_of_another_fit_is_refused(digits, tmp_path, crash_at):
+    X = digits.X[:200]
+    kw = dict(hidden=(16,), batch_size=50, random_state=0, device="cpu", verbose=False)
+    with warnings.catch_warnings(), checkpointing(tmp_path, every_s=0):
+        warnings.simplefilter("ignore")
+        crash_at(2)
+        with pytest.raises(Crash):
+            IMSAT(5, n_epochs=4, **kw).fit(X)
+        crash_at(10**9)
+        with pytest.raises(ValueError, match=r"another fit: n_epochs: saved 4, now 5"):
+            IMSAT(5, n_epochs=5, **kw).fit(X)
+        with pytest.raises(ValueError, match="the data differ"):
+            IMSAT(5, n_epochs=4, **kw).fit(X[:150])
+        (tmp_path / "IMSAT.pt").write_bytes(b"not a checkpoint")
+        with pytest.raises(ValueError, match="could not be read"):
+            IMSAT(5, n_epochs=4, **kw).fit(X)
+
+
+def test_methods_without_checkpoints_say_so(digits, tmp_path):
+    X = digits.X[:200]
+    with checkpointing(tmp_path, every_s=0):
+        with pytest.warns(CheckpointWarning, match="RIM does not support checkpoints"):
+            RIM(5, n_epochs=2, n_init=1, random_state=0, device="cpu", verbose=False).fit(X)
+        with pytest.warns(CheckpointWarning, match="KMeans does not train through"):
+            KMeans(5, n_init=1, random_state=0, device="cpu", verbose=False).fit(X)
+    assert not list(tmp_path.iterdir())
+
+
+def test_environment_variables_and_bad_interval(digits, tmp_path, monkeypatch, crash_at):
+    monkeypatch.setenv("DCLEARN_CHECKPOINT_DIR", str(tmp_path))
+    monkeypatch.setenv("DCLEARN_CHECKPOINT_EVERY", "0")
+    crash_at(2)
+    with pytest.raises(Crash), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        IMSAT(5, hidden=(16,), n_epochs=3, batch_size=50, random_state=0, device="cpu",
+              verbose=False).fit(digits.X[:100])
+    assert (tmp_path / "IMSAT.pt").is_file()
+    with pytest.raises(ValueError, match="every_s must be"):
+        with checkpointing(tmp_path, every_s=-1):
+            pass
+
+
+def test_batch_stream_restores_mid_permutation():
+    g = torch.Generator().manual_seed(0)
+    s = train.BatchStream(10, 3, g, "cpu")
+    first = [next(s) for _ in range(5)]  # one permutation and a half
+    saved = s.state_dict()
+    rest = [next(s) for _ in range(4)]
+    g2 = torch.Generator().manual_seed(123)
+    s2 = train.BatchStream(10, 3, g2, "cpu")
+    s2.load_state_dict(saved)
+    assert all(torch.equal(a, b) for a, b in zip(rest, [next(s2) for _ in range(4)]))
+    g3 = torch.Generator().manual_seed(0)
+    plain = list(train.batch_indices(10, 3, g3)) + list(train.batch_indices(10, 3, g3))
+    assert all(torch.equal(a, b) for a, b in zip(first, plain))
