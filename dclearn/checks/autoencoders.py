@@ -537,6 +537,7 @@ _CHECKS = {
     "idec_loss": check_idec_loss,
     "depict_objective": check_depict_objective,
     "depict_targets": check_depict_targets,
+    "fit_dec": check_dec_training_loop,
 }
 
 
@@ -544,6 +545,26 @@ def _idec_reference(x_hat, x, p, q, gamma=0.1):
     from ..methods.autoencoder.reconstruction import reconstruction_loss
 
     return reconstruction_loss(x_hat, x) + gamma * _kl_pq(p, q)
+
+
+def _fit_dec_reference(X, encoder, centroids, q_fn, p_fn, kl_fn, n_updates=10,
+                       steps_per_update=20, batch_size=64, lr=0.01, generator=None):
+    mu = torch.nn.Parameter(centroids.detach().clone())
+    opt = torch.optim.SGD(list(encoder.parameters()) + [mu], lr=lr, momentum=0.9)
+    history = []
+    for _ in range(n_updates):
+        with torch.no_grad():
+            P = p_fn(q_fn(encoder(X), mu))
+        total = torch.zeros(())
+        for _ in range(steps_per_update):
+            idx = torch.randint(0, len(X), (batch_size,), generator=generator)
+            loss = kl_fn(P[idx], q_fn(encoder(X[idx]), mu))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total = total + loss.detach().cpu()
+        history.append(float(total) / steps_per_update)
+    return mu.detach(), history
 
 
 def _reference(name: str):
@@ -558,6 +579,7 @@ def _reference(name: str):
         "idec_loss": _idec_reference,
         "depict_objective": _depict_objective,
         "depict_targets": balanced_target_distribution,
+        "fit_dec": _fit_dec_reference,
     }[name]
 
 
