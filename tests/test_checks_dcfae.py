@@ -128,3 +128,33 @@ def _w(f):
 def test_fused_loss_check_names_mistakes(wrong, words):
     with pytest.raises(ExerciseCheckError, match=words):
         checks.check_fused_loss(wrong)
+
+
+# --- back-propagation through the learner's result ---------------------------------------------
+def test_similarity_check_compares_the_gradient_with_the_library():
+    def detached_sum(Z, a):  # right values, but the normaliser is cut from the graph
+        K = _off((1 + _d2(Z) / a) ** (-(a + 1) / 2))
+        return K / K.sum().detach()
+
+    with pytest.raises(ExerciseCheckError, match="gradient with respect to Z is not"):
+        checks.check_student_t_similarities(detached_sum)
+    with pytest.raises(ExerciseCheckError, match="not a torch tensor"):
+        checks.check_student_t_similarities(lambda Z, a: student_t_similarities(Z, a).detach()
+                                            .numpy())
+
+
+def test_cross_entropy_check_rejects_a_float():
+    with pytest.raises(ExerciseCheckError, match="differentiable"):
+        checks.check_pairwise_cross_entropy(lambda P, Q: pairwise_cross_entropy(P, Q).item())
+
+
+def test_fused_loss_check_compares_the_gradient_with_the_library():
+    def kl_half_detached(x, lo, mu, lv, d, wa, wr):  # right value, KL's variance term cut
+        rec = F.binary_cross_entropy_with_logits(lo, x, reduction="none").flatten(1).sum(1)
+        kl = -0.5 * (1.0 + lv - mu ** 2 - lv.exp().detach()).sum(1)
+        return wr * rec.mean() + kl.mean() + wa * sp(-d).mean()
+
+    with pytest.raises(ExerciseCheckError, match="gradient with respect to logvar is not"):
+        checks.check_fused_loss(kl_half_detached)
+    with pytest.raises(ExerciseCheckError, match="not a torch tensor"):
+        checks.check_fused_loss(lambda *a: _lib(*a).item())

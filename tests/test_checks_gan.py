@@ -155,3 +155,35 @@ def test_infogan_check_passes_the_library(capsys):
 def test_infogan_check_names_mistakes(wrong, words):
     with pytest.raises(ExerciseCheckError, match=words):
         checks.check_infogan_mi(wrong)
+
+
+# --- back-propagation through the learner's loss -----------------------------------------------
+def _catgan_g_detached_marginal(f):  # right value, but H_G's gradient is cut
+    p = torch.softmax(f, 1)
+    return -entropy(p.detach().mean(0)) + entropy(p).mean()
+
+
+def _mi_detached_normaliser(q, c):  # right value, but log-sum-exp detached
+    log_q = q - torch.logsumexp(q, 1, keepdim=True).detach()
+    return log_q.gather(1, c[:, None]).mean() + math.log(q.shape[1])
+
+
+def test_gan_check_rejects_a_float_and_a_half_detached_loss():
+    with pytest.raises(ExerciseCheckError, match="not a torch tensor"):
+        checks.check_gan_losses(lambda r, f: discriminator_loss(r, f).item(), ns_generator)
+    with pytest.raises(ExerciseCheckError, match="not a torch tensor"):
+        checks.check_gan_losses(discriminator_loss, lambda f: generator_loss(f).detach().numpy())
+    with pytest.raises(ExerciseCheckError, match="missing or not finite"):
+        checks.check_gan_losses(lambda r, f: sp(-r).mean() + sp(f.detach()).mean(), ns_generator)
+
+
+def test_catgan_check_compares_the_gradient_with_the_library():
+    with pytest.raises(ExerciseCheckError, match="gradient with respect to the logits is not"):
+        checks.check_catgan_losses(catgan_discriminator_loss, _catgan_g_detached_marginal)
+
+
+def test_infogan_check_compares_the_gradient_with_the_library():
+    with pytest.raises(ExerciseCheckError, match="gradient with respect to the logits is not"):
+        checks.check_infogan_mi(_mi_detached_normaliser)
+    with pytest.raises(ExerciseCheckError, match="not a torch tensor"):
+        checks.check_infogan_mi(lambda q, c: mutual_information_bound(q, c).item())

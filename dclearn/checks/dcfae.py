@@ -101,12 +101,29 @@ def check_student_t_similarities(fn, n_cases: int = 8, seed: int = 0) -> None:
         if not np.allclose(got, got.T, atol=1e-10):
             _fail(what, "the matrix must be symmetric: the kernel depends on the distance only.")
         _fail(what, f"largest difference {np.abs(got - want).max():.3g} (alpha = {alpha:g}).")
+    # back-propagation: the grouper learns through Q = fn(g(mu), 1)
     Z = torch.randn(5, 3, generator=g, dtype=torch.float64, requires_grad=True)
     P = fn(Z, 1.0)
-    if not isinstance(P, torch.Tensor) or not P.requires_grad:
-        _fail(what, "the result must stay differentiable with respect to Z (torch operations "
-                    "only): Q is computed from the grouper's outputs, and training needs its "
-                    "gradient.")
+    if not isinstance(P, torch.Tensor):
+        _fail(what, f"the result is a {type(P).__name__}, not a torch tensor: Q is computed "
+                    "from the grouper's outputs and training back-propagates through it, so "
+                    "build it with torch operations (no numpy, no .item()).")
+    if not P.requires_grad:
+        _fail(what, "the result must stay differentiable with respect to Z, but it is cut from "
+                    "the autograd graph (requires_grad is False): no .detach(), torch.no_grad() "
+                    "or round trip through numpy. Q is computed from the grouper's outputs, and "
+                    "training needs its gradient.")
+    W = torch.rand(5, 5, generator=g, dtype=torch.float64)  # the matrix sums to 1: weigh it
+    (grad,) = torch.autograd.grad((P * W).sum(), Z, allow_unused=True)
+    Z_ref = Z.detach().clone().requires_grad_(True)
+    (ref,) = torch.autograd.grad((student_t_similarities(Z_ref, 1.0) * W).sum(), Z_ref)
+    if grad is None or not torch.isfinite(grad).all():
+        _fail(what, "back-propagating through the matrix gives no finite gradient for Z: "
+                    "compute it from Z with torch operations, without .detach() on the way.")
+    if not torch.allclose(grad, ref, rtol=1e-4, atol=1e-10):
+        _fail(what, "the values are right but the gradient with respect to Z is not the "
+                    "library's: part of the expression is cut from the graph (for example the "
+                    "normalising sum detached), so the grouper would learn the wrong direction.")
     _passed(what, n_cases)
 
 
@@ -262,10 +279,22 @@ def check_fused_loss(fn, n_cases: int = 8, seed: int = 0) -> None:
               torch.randn(4, 3, generator=g).requires_grad_(),
               torch.randn(4, 1, generator=g).requires_grad_()]
     loss = _loss_tensor(fn(x, *inputs, 10.0, 16.0))
-    if not isinstance(loss, torch.Tensor) or not loss.requires_grad:
-        _fail(what, "the loss must stay differentiable (torch operations only).")
-    grads = torch.autograd.grad(loss, inputs, allow_unused=True)
-    for name, gr in zip(("logits", "mu", "logvar", "d_fake"), grads):
+    if not isinstance(loss, torch.Tensor):
+        _fail(what, f"the loss is a {type(loss).__name__}, not a torch tensor: the encoder and "
+                    "decoder learn by back-propagating through it, so keep it a tensor (no "
+                    ".item(), float() or numpy).")
+    if not loss.requires_grad:
+        _fail(what, "the loss must stay differentiable, but it is cut from the autograd graph "
+                    "(requires_grad is False): no .detach(), torch.no_grad() or numpy.")
+    grads = torch.autograd.grad(loss.reshape(()), inputs, allow_unused=True)
+    ref_inputs = [t.detach().clone().requires_grad_() for t in inputs]
+    refs = torch.autograd.grad(fused_autoencoder_loss(x, *ref_inputs, 10.0, 16.0)["loss"],
+                               ref_inputs)
+    for name, gr, ref in zip(("logits", "mu", "logvar", "d_fake"), grads, refs):
         if gr is None or not torch.any(gr != 0):
             _fail(what, f"the loss does not depend on {name}: gradients cannot reach it.")
+        if not torch.allclose(gr, ref, rtol=1e-4, atol=1e-6):
+            _fail(what, f"the value is right but the gradient with respect to {name} is not the "
+                        "library's: part of the expression is cut from the graph (.detach(), "
+                        ".item(), a term computed under torch.no_grad or in numpy).")
     _passed(what, n_cases)

@@ -27,20 +27,45 @@ def _loss_tensor(value):
     return value[0] if isinstance(value, tuple) and value else value
 
 
-def _differentiable(fn, args: tuple, what: str, name: str) -> None:
-    """``fn(*args)`` must return a tensor that backpropagates to the logits in ``args``."""
+def _differentiable(fn, args: tuple, what: str, name: str, ref=None) -> None:
+    """``fn(*args)`` must back-propagate to the logits in ``args`` as ``ref(*args)`` does.
+
+    Called with logits that require grad: fails in words when the learner's loss is not a
+    tensor (``.item()``, ``float()``, numpy), is cut from the graph (``.detach()``,
+    ``torch.no_grad``), gives no finite gradient, or, with ``ref`` (the library's loss),
+    when its gradient differs from the library's although its value agrees (a part of the
+    expression detached or computed outside torch).
+    """
     leaves = [a.detach().clone().requires_grad_(True) if a.is_floating_point() else a
               for a in args]
     out = _loss_tensor(fn(*leaves))
-    if not isinstance(out, torch.Tensor) or not out.requires_grad:
-        _fail(what, f"{name} must stay differentiable with respect to the logits: use torch "
-                    "operations only (no .item(), .numpy() or .detach()), or the networks "
-                    "cannot learn from it.")
-    out.backward()
-    for leaf in leaves:
-        if leaf.is_floating_point() and (leaf.grad is None or not torch.isfinite(leaf.grad).all()):
+    if not isinstance(out, torch.Tensor):
+        _fail(what, f"{name} is a {type(out).__name__}, not a torch tensor, so it is not "
+                    "differentiable: the networks learn by back-propagating through it, so "
+                    "keep it a tensor computed with torch operations (no .item(), float(), "
+                    "numpy or math functions on the logits).")
+    if not out.requires_grad:
+        _fail(what, f"{name} must stay differentiable with respect to the logits, but it is cut "
+                    "from their autograd graph (requires_grad is False): no .detach(), "
+                    "torch.no_grad() or round trip through numpy, or the networks cannot "
+                    "learn from it.")
+    out.reshape(()).backward()
+    floats = [leaf for leaf in leaves if leaf.is_floating_point()]
+    for leaf in floats:
+        if leaf.grad is None or not torch.isfinite(leaf.grad).all():
             _fail(what, f"the gradient of {name} with respect to the logits is missing or not "
-                        "finite.")
+                        "finite: a part of the expression is detached, or a log meets 0.")
+    if ref is None:
+        return
+    ref_leaves = [a.detach().clone().requires_grad_(True) if a.is_floating_point() else a
+                  for a in args]
+    _loss_tensor(ref(*ref_leaves)).reshape(()).backward()
+    for leaf, want in zip(floats, [r for r in ref_leaves if r.is_floating_point()]):
+        if not torch.allclose(leaf.grad, want.grad, rtol=1e-4, atol=1e-6):
+            _fail(what, f"the value of {name} is right but its gradient with respect to the "
+                        "logits is not the library's: part of the expression is cut from the "
+                        "graph (.detach(), .item(), a term computed under torch.no_grad or in "
+                        "numpy), so training would follow the wrong direction.")
 
 
 def _match(got: float, mistakes: dict, what: str, atol: float = 1e-4) -> None:
@@ -72,8 +97,9 @@ def check_gan_losses(discriminator_loss_fn, generator_loss_fn, n_cases: int = 10
         _check_g(generator_loss_fn, generator_loss, fake)
     real, fake = torch.randn(8, 1, generator=g), torch.randn(8, 1, generator=g)
     _differentiable(discriminator_loss_fn, (real, fake), "discriminator_loss",
-                    "the discriminator's loss")
-    _differentiable(generator_loss_fn, (fake,), "generator_loss", "the generator's loss")
+                    "the discriminator's loss", discriminator_loss)
+    _differentiable(generator_loss_fn, (fake,), "generator_loss", "the generator's loss",
+                    lambda f: generator_loss(f, "non_saturating"))
     _passed("discriminator_loss and generator_loss", n_cases)
 
 
@@ -160,8 +186,10 @@ def check_catgan_losses(d_fn, g_fn, n_cases: int = 10, seed: int = 0) -> None:
         _check_catgan_d(d_fn, float(catgan_discriminator_loss(real, fake)[0]), real, fake)
         _check_catgan_g(g_fn, float(catgan_generator_loss(fake)[0]), fake)
     real, fake = torch.randn(6, 4, generator=g), torch.randn(6, 4, generator=g)
-    _differentiable(d_fn, (real, fake), "catgan_discriminator_loss", "the discriminator's loss")
-    _differentiable(g_fn, (fake,), "catgan_generator_loss", "the generator's loss")
+    _differentiable(d_fn, (real, fake), "catgan_discriminator_loss", "the discriminator's loss",
+                    catgan_discriminator_loss)
+    _differentiable(g_fn, (fake,), "catgan_generator_loss", "the generator's loss",
+                    catgan_generator_loss)
     _passed("catgan_discriminator_loss and catgan_generator_loss", n_cases)
 
 
@@ -256,7 +284,7 @@ def _check_catgan_g(fn, want: float, fake: torch.Tensor) -> None:
     _fail(what, f"got {got:.5g}, expected {want:.5g}.")
 
 
-# --- InfoGAN (Chen et al. 2016, eq. 4 and Lemma 5.1) --------------------------------------------
+# --- InfoGAN (Chen et al. 2016, eq. 5, from eq. 4 and Lemma 5.1) ----------------------------------
 
 def check_infogan_mi(fn, n_cases: int = 10, seed: int = 0) -> None:
     """``fn(logits_q (B, K), c (B,) int64) -> L_I = E log Q(c|x) + H(c)``, uniform c, in nats."""
@@ -306,5 +334,5 @@ def check_infogan_mi(fn, n_cases: int = 10, seed: int = 0) -> None:
         _match(got, mistakes, what)
         _fail(what, f"got {got:.5g}, expected {want:.5g} = mean log_softmax(logits)[c] + log K.")
     logits, c = torch.randn(6, 3, generator=g), torch.randint(3, (6,), generator=g)
-    _differentiable(fn, (logits, c), what, "L_I")
+    _differentiable(fn, (logits, c), what, "L_I", mutual_information_bound)
     _passed(what, n_cases)
