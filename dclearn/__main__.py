@@ -1,4 +1,4 @@
-"""``python -m dclearn demo | bench``."""
+"""``python -m dclearn demo | bench | cluster``."""
 
 import sys
 
