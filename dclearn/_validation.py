@@ -25,21 +25,42 @@ def as_tensor(X, name: str = "X", device: torch.device | str | None = None) -> t
     non-numeric dtype, a rank other than 2 or 4, no samples or no features, NaN
     or infinite values.
     """
+    if _is_sparse(X):
+        raise ValueError(
+            f"{name} is a sparse matrix: sparse input is not supported; pass dense data "
+            f"({name}.toarray()).")
     if isinstance(X, torch.Tensor):
         t = X.detach()
-        if t.dtype == torch.bool or t.is_complex() or not (t.is_floating_point() or _is_int(t)):
+        if t.layout != torch.strided:
+            raise ValueError(f"{name} is a sparse tensor: sparse input is not supported; pass "
+                             f"dense data ({name}.to_dense()).")
+        if t.is_complex():
+            raise ValueError(f"{name} must hold real numbers: Complex data not supported (got "
+                             f"a tensor of dtype {t.dtype}).")
+        if t.dtype == torch.bool or not (t.is_floating_point() or _is_int(t)):
             raise ValueError(f"{name} must hold real numbers, got a tensor of dtype {t.dtype}.")
+        if t.is_floating_point() and t.dtype != torch.float64:
+            t = t.float()  # float16 and bfloat16 as float32, before the checks below
     else:
         try:
             arr = np.asarray(X)
         except Exception as exc:  # ragged lists and the like
             raise ValueError(f"{name} could not be read as an array: {exc}") from None
-        if arr.dtype == object or not (
-            np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
-        ):
+        if arr.dtype.kind == "c":
+            raise ValueError(f"{name} must hold real numbers: Complex data not supported (got "
+                             f"an array of dtype {arr.dtype}).")
+        if arr.dtype == object:  # numbers stored as Python objects are numbers all the same
+            try:
+                arr = arr.astype(np.float64)
+            except (TypeError, ValueError):
+                raise ValueError(f"{name} must hold real numbers, got an array of dtype object "
+                                 f"holding non-numbers.") from None
+        if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
             raise ValueError(
                 f"{name} must hold real numbers, got an array of dtype {arr.dtype}."
             )
+        if arr.dtype not in (np.float32, np.float64):
+            arr = arr.astype(np.float64)  # ints, float16 and long doubles: torch reads float64
         t = torch.from_numpy(np.ascontiguousarray(arr))
     if t.ndim not in (2, 4):
         hint = ""
@@ -54,8 +75,30 @@ def as_tensor(X, name: str = "X", device: torch.device | str | None = None) -> t
     if t.shape[0] == 0:
         raise ValueError(f"{name} is empty: it has 0 samples (shape {tuple(t.shape)}).")
     if t.numel() == 0:
-        raise ValueError(f"{name} has 0 features (shape {tuple(t.shape)}).")
-    t = t.to(dtype=torch.float32)
+        raise ValueError(f"{name} has 0 feature(s) (shape={tuple(t.shape)}) while a minimum of "
+                         f"1 is required.")
+    if t.is_floating_point():
+        _check_finite(t, name)
+    t32 = t.to(dtype=torch.float32)
+    if not bool(torch.isfinite(t32).all()):
+        big = float(t.abs().max())
+        raise ValueError(f"{name} has values too large for float32 (largest magnitude "
+                         f"{big:.3g} > 3.4e38); rescale it before clustering.")
+    t = t32
+    if device is not None:
+        t = t.to(device)
+    return t
+
+
+def _is_int(t: torch.Tensor) -> bool:
+    return not t.is_floating_point() and not t.is_complex() and t.dtype != torch.bool
+
+
+def _is_sparse(X) -> bool:
+    return hasattr(X, "tocsr") and hasattr(X, "nnz")  # scipy.sparse matrices and arrays
+
+
+def _check_finite(t: torch.Tensor, name: str) -> None:
     finite = torch.isfinite(t)
     if not bool(finite.all()):
         n_nan = int(torch.isnan(t).sum())
@@ -65,13 +108,6 @@ def as_tensor(X, name: str = "X", device: torch.device | str | None = None) -> t
             f"{name} contains {n_nan} NaN and {n_inf} infinite values (first bad rows: "
             f"{rows}); remove or impute them before clustering."
         )
-    if device is not None:
-        t = t.to(device)
-    return t
-
-
-def _is_int(t: torch.Tensor) -> bool:
-    return t.dtype in (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
 
 
 def check_n_clusters(n_clusters, n_samples: int) -> int:

@@ -16,7 +16,7 @@ def test_accepts_numpy_torch_and_images():
     (np.array([[1.0, np.nan], [0.0, 1.0]]), "1 NaN"),
     (np.array([[1.0, np.inf], [0.0, 1.0]]), "1 infinite"),
     (np.zeros((0, 3)), "0 samples"),
-    (np.zeros((3, 0)), "0 features"),
+    (np.zeros((3, 0)), "0 feature"),
     (np.zeros(5), "must be 2-D"),
     (np.zeros((5, 8, 8)), "add a channel axis"),
     (np.array([["a", "b"]]), "real numbers"),

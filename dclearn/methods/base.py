@@ -102,6 +102,15 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
     def fit_transform(self, X, y=None, **kwargs) -> np.ndarray:
         return self.fit(X, y).transform(X)
 
+    def __sklearn_tags__(self):
+        """scikit-learn's tags (1.6+): every estimator has ``transform`` (which says so where
+        the method has no embedding), so each is tagged a transformer."""
+        from sklearn.utils import TransformerTags
+
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags = TransformerTags()
+        return tags
+
     # --- hooks for subclasses -------------------------------------------------------
     def _validate_params(self, X: torch.Tensor) -> None:
         """Check method-specific parameters; raise ValueError naming the bad one."""
@@ -138,6 +147,10 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
                 f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
                 f"appropriate arguments before using this estimator.")
         Xt = as_tensor(X)
+        if Xt.ndim == 2 and len(self.input_shape_) == 1 and Xt.shape[1] != self.input_shape_[0]:
+            raise ValueError(
+                f"X has {Xt.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.input_shape_[0]} features as input (the sample shape it was fitted on).")
         if tuple(Xt.shape[1:]) != self.input_shape_:
             raise ValueError(
                 f"X has sample shape {tuple(Xt.shape[1:])}, but {type(self).__name__} was "

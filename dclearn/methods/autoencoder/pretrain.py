@@ -262,6 +262,12 @@ def pretrain_autoencoder(X: torch.Tensor, *, arch: str = "mlp", latent: int = 10
 class _AEMixin:
     """Parameter checks, pretraining call and embedding shared by AEKMeans, DEC, IDEC, DCN."""
 
+    def _unit_interval_reason(self):
+        if self.loss == "bce":
+            return ("with loss='bce' reconstructs each value as the probability of a sigmoid "
+                    "decoder (use loss='mse' for other data)")
+        return None
+
     def _validate_ae_params(self, X: torch.Tensor) -> None:
         if self.arch not in ("mlp", "conv"):
             raise ValueError(f"arch must be 'mlp' or 'conv', got {self.arch!r}.")

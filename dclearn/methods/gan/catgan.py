@@ -116,6 +116,9 @@ class CatGAN(BaseClusterer):
         self.device = device
         self.verbose = verbose
 
+    def _unit_interval_reason(self):
+        return "ends its generator in a sigmoid, so it can only imitate data in [0, 1]"
+
     def _validate_params(self, X):
         self._check_positive_int("latent_dim", "n_epochs", "batch_size")
         self._check_positive(lr_d=self.lr_d, lr_g=self.lr_g,

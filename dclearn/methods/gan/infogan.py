@@ -122,6 +122,9 @@ class InfoGAN(BaseClusterer):
         self.device = device
         self.verbose = verbose
 
+    def _unit_interval_reason(self):
+        return "ends its generator in a sigmoid, so it can only imitate data in [0, 1]"
+
     def _validate_params(self, X):
         self._check_positive_int("noise_dim", "n_epochs", "batch_size")
         if isinstance(self.n_continuous, bool) or int(self.n_continuous) != self.n_continuous \
