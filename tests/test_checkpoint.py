@@ -8,20 +8,46 @@ import pytest
 import torch
 
 import dclearn.train as train
-from dclearn import DEC, IMSAT, RIM, CatGAN, KMeans, VaDE
+from dclearn import (
+    DCN,
+    DEC,
+    DEN,
+    DGG,
+    IDEC,
+    IMSAT,
+    RIM,
+    VAE,
+    AEKMeans,
+    CatGAN,
+    ClusterGAN,
+    InfoGAN,
+    KMeans,
+    VaDE,
+)
 from dclearn.methods.autoencoder.pretrain import clear_pretrain_cache
 from dclearn.methods.base import InterruptedFitWarning
 from dclearn.train import CheckpointWarning, checkpointing
 
 AE = dict(hidden=(32, 32, 64), pretrain_epochs=4, pretrain_layerwise_epochs=1, batch_size=128)
+GAN = dict(hidden=32, channels=(8, 16), n_epochs=4, batch_size=50)
+VADE = dict(hidden=(32, 32, 64), pretrain_epochs=3, pretrain_batch_size=128,
+            pretrain_layerwise_epochs=1, epochs=4, batch_size=128, n_init=2, n_restarts=2)
+# estimator, tiny settings, and where to crash (counted in training epochs over all phases)
 CASES = {
-    "DEC": (DEC, dict(**AE, n_init=2, max_iter=60, update_interval=7, tol=0.0)),
-    "IMSAT": (IMSAT, dict(hidden=(32,), n_epochs=6, batch_size=50)),
-    "VaDE": (VaDE, dict(hidden=(32, 32, 64), pretrain_epochs=3, pretrain_batch_size=128,
-                        pretrain_layerwise_epochs=1, epochs=4, batch_size=128, n_init=2,
-                        n_restarts=2)),
-    "CatGAN": (CatGAN, dict(hidden=32, channels=(8, 16), n_epochs=4, batch_size=50)),
+    "DEC": (DEC, dict(**AE, n_init=2, max_iter=60, update_interval=7, tol=0.0), (2, 6, 10)),
+    "IDEC": (IDEC, dict(**AE, n_init=2, max_iter=40, update_interval=7, tol=0.0), (9,)),
+    "AEKMeans": (AEKMeans, dict(**AE, n_init=2), (5,)),
+    "DCN": (DCN, dict(**AE, n_init=2, epochs=3), (8,)),
+    "IMSAT": (IMSAT, dict(hidden=(32,), n_epochs=6, batch_size=50), (4,)),
+    "RIM": (RIM, dict(hidden=(16,), n_epochs=6, n_init=2), (3,)),
+    "VAE": (VAE, dict(hidden=(32,), latent=4, epochs=4, batch_size=128, n_init=2), (3,)),
+    "VaDE": (VaDE, VADE, (5, 12)),
+    "DGG": (DGG, dict(VADE, n_neighbors=5, n_restarts=1), (7,)),
+    "CatGAN": (CatGAN, GAN, (3,)),
+    "InfoGAN": (InfoGAN, GAN, (2,)),
+    "ClusterGAN": (ClusterGAN, GAN, (3,)),
 }
+CRASHES = [(name, at) for name, (_, _, stops) in CASES.items() for at in stops]
 
 
 class Crash(RuntimeError):
@@ -52,10 +78,9 @@ def _fit(cls, kw, X):
     return cls(10, random_state=0, device="cpu", verbose=False, **kw).fit(X)
 
 
-@pytest.mark.parametrize("name,stop_at", [("DEC", 2), ("DEC", 6), ("DEC", 10), ("IMSAT", 4),
-                                          ("VaDE", 5), ("VaDE", 12), ("CatGAN", 3)])
+@pytest.mark.parametrize("name,stop_at", CRASHES)
 def test_crashed_fit_resumes_to_the_same_labels(name, stop_at, digits, tmp_path, crash_at):
-    cls, kw = CASES[name]
+    cls, kw, _ = CASES[name]
     X = digits.X[:300]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -72,13 +97,12 @@ def test_crashed_fit_resumes_to_the_same_labels(name, stop_at, digits, tmp_path,
     # the resumed fit trained only the epochs after the last one saved (stop_at - 1)
     assert rerun["n"] == total["n"] - (stop_at - 1)
     assert np.array_equal(resumed.labels_, reference.labels_)
-    assert [h.get("epoch") for h in resumed.history_] == [h.get("epoch") for h in
-                                                           reference.history_]
+    assert resumed.history_ == reference.history_  # the saved phases' losses included
     assert not (tmp_path / f"{name}.pt").exists()  # a finished fit removes its checkpoint
 
 
 def test_interrupted_fit_resumes(digits, tmp_path, crash_at):
-    cls, kw = CASES["DEC"]
+    cls, kw, _ = CASES["DEC"]
     X = digits.X[:300]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -134,8 +158,10 @@ def test_checkpoint_of_another_fit_is_refused(digits, tmp_path, crash_at):
 def test_methods_without_checkpoints_say_so(digits, tmp_path):
     X = digits.X[:200]
     with checkpointing(tmp_path, every_s=0):
-        with pytest.warns(CheckpointWarning, match="RIM does not support checkpoints"):
-            RIM(5, n_epochs=2, n_init=1, random_state=0, device="cpu", verbose=False).fit(X)
+        with pytest.warns(CheckpointWarning, match="DEN does not support checkpoints in the "
+                                                   "phase.s. DEN pretrain, DEN"):
+            DEN(5, hidden=(16, 8), pretrain_layerwise_epochs=0, pretrain_epochs=1, epochs=1,
+                n_init=1, n_neighbors=3, random_state=0, device="cpu", verbose=False).fit(X)
         with pytest.warns(CheckpointWarning, match="KMeans does not train through"):
             KMeans(5, n_init=1, random_state=0, device="cpu", verbose=False).fit(X)
     assert not list(tmp_path.iterdir())

@@ -209,7 +209,9 @@ class DCN(_AEMixin, BaseClusterer):
             entry.update(self._metrics(state["s"]))
 
         train_epochs(epoch_fn, int(self.epochs), desc="DCN", verbose=self.verbose,
-                     history=self.history_, callback=callback)
+                     history=self.history_, callback=callback,
+                     state={"encoder": enc, "decoder": dec, "optimizer": opt, "batches": g,
+                            "clusters": state})
         enc.eval()
         dec.eval()
         self.cluster_centers_ = state["M"]

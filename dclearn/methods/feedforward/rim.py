@@ -152,7 +152,9 @@ class RIM(BaseClusterer):
             return log.means()
 
         train_epochs(epoch, int(self.n_epochs), desc="RIM", verbose=self.verbose,
-                     history=self.history_)
+                     history=self.history_,
+                     state={"optimizer": opt, **{f"weight{i}": w for i, w in enumerate(weights)},
+                            **{f"bias{i}": b for i, b in enumerate(biases)}})
         with torch.no_grad():
             f = objective()[0]
             best = int(f.argmax())

@@ -173,7 +173,7 @@ class CatGAN(BaseClusterer):
         train_epochs(epoch, int(self.n_epochs), desc="CatGAN", verbose=self.verbose,
                      history=self.history_, callback=callback,
                      state={"generator": G, "discriminator": D, "optimizer_g": opt_g,
-                            "optimizer_d": opt_d, "rng": g})
+                            "optimizer_d": opt_d, "rng": g, "health": self.health_})
         return self._predict(X)
 
     def _probs(self, X):

@@ -183,7 +183,10 @@ class ClusterGAN(BaseClusterer):
                 entry.update(self._metrics(self._predict(X)))
 
         train_epochs(epoch, int(self.n_epochs), desc="ClusterGAN", verbose=self.verbose,
-                     history=self.history_, callback=callback)
+                     history=self.history_, callback=callback,
+                     state={"generator": G, "encoder": E, "discriminator": D,
+                            "optimizer_ge": opt_ge, "optimizer_d": opt_d, "rng": g,
+                            "health": self.health_})
         return self._predict(X)
 
     def _encode(self, X):

@@ -96,6 +96,17 @@ class GANHealth:
         self.events: list[dict] = []
         self._reset()
 
+    def state_dict(self) -> dict:
+        """What carries over between epochs, for checkpoints (``dclearn.train``)."""
+        return {"global_step": self.global_step, "win_run": self.win_run,
+                "warned": sorted(self.warned), "events": [dict(e) for e in self.events]}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.global_step, self.win_run = int(state["global_step"]), int(state["win_run"])
+        self.warned = set(state["warned"])
+        self.events = [dict(e) for e in state["events"]]
+        self._reset()
+
     def _reset(self) -> None:
         self._losses: list[torch.Tensor] = []
         self._names: tuple[str, ...] | None = None

@@ -196,7 +196,10 @@ class InfoGAN(BaseClusterer):
                 entry.update(self._metrics(self._predict(X)))
 
         train_epochs(epoch, int(self.n_epochs), desc="InfoGAN", verbose=self.verbose,
-                     history=self.history_, callback=callback)
+                     history=self.history_, callback=callback,
+                     state={"generator": G, "discriminator": D, "q_head": Q,
+                            "optimizer_g": opt_g, "optimizer_d": opt_d, "rng": g,
+                            "health": self.health_})
         return self._predict(X)
 
     def _q_logits(self, X):

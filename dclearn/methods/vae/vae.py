@@ -284,7 +284,8 @@ class VAE(_VAEMixin, BaseClusterer):
 
         net.train()
         train_epochs(epoch_fn, int(self.epochs), desc="VAE", verbose=self.verbose,
-                     history=self.history_)
+                     history=self.history_,
+                     state={"model": net, "optimizer": opt, "batches": g, "noise": g_eps})
         net.eval()
         Z = self._encode_mean(X)  # (N, latent)
         C, labels, _ = kmeans(Z, self.n_clusters, int(self.n_init), generator=g)
