@@ -355,7 +355,8 @@ class BatchStream:
 
     ``next(stream)`` gives the same batches as ``while True: yield from batch_indices(n,
     batch_size, generator, device)``; ``state_dict`` records the generator's state before the
-    current permutation and how many of its batches were taken, which is enough to rebuild it.
+    current permutation and how many of its batches were taken, which is enough to rebuild
+    it, and the generator's current state (the generator may serve other draws too).
     """
 
     def __init__(self, n: int, batch_size: int, generator: torch.Generator,
@@ -385,18 +386,20 @@ class BatchStream:
             return idx
 
     def state_dict(self) -> dict:
-        if self._it is None:
-            return {"active": False}
-        return {"active": True, "start": self._start.clone(), "taken": self._taken}
+        out = {"generator": self.generator.get_state(), "active": self._it is not None}
+        if self._it is not None:
+            out.update(start=self._start.clone(), taken=self._taken)
+        return out
 
     def load_state_dict(self, state: dict) -> None:
         self._it = None
-        if not state["active"]:
-            return
-        self.generator.set_state(state["start"])
-        next(self)  # draws the permutation and takes its first batch
-        for _ in range(int(state["taken"]) - 1):
-            next(self)
+        if state["active"]:
+            self.generator.set_state(state["start"])
+            next(self)  # draws the permutation and takes its first batch
+            for _ in range(int(state["taken"]) - 1):
+                next(self)
+        # the generator as it was saved (others may have drawn from it since the permutation)
+        self.generator.set_state(state["generator"])
 
 
 class _Checkpoints:

@@ -9,14 +9,20 @@ import torch
 
 import dclearn.train as train
 from dclearn import (
+    DAC,
+    DBNNMMC,
+    DCFAE,
     DCN,
     DEC,
     DEN,
+    DEPICT,
     DGG,
     IDEC,
     IMSAT,
+    LTVAE,
     RIM,
     VAE,
+    VAEGAN,
     AEKMeans,
     CatGAN,
     ClusterGAN,
@@ -46,6 +52,18 @@ CASES = {
     "CatGAN": (CatGAN, GAN, (3,)),
     "InfoGAN": (InfoGAN, GAN, (2,)),
     "ClusterGAN": (ClusterGAN, GAN, (3,)),
+    "DAC": (DAC, dict(channels=(8, 8), fc=16, lambda_step=0.1, steps_per_stage=2,
+                      batch_size=64), (3,)),
+    "DEN": (DEN, dict(hidden=(32, 16), pretrain_layerwise_epochs=1, pretrain_epochs=2,
+                      epochs=3, n_init=2), (4,)),
+    "LTVAE": (LTVAE, dict(hidden=(32,), latent=4, pretrain_epochs=3, epochs=3,
+                          batch_size=128), (2, 5)),
+    "VAEGAN": (VAEGAN, dict(latent_dim=3, hidden=(32,), dis_widths=(32, 32), epochs=4,
+                            batch_size=128, n_init=2), (3,)),
+    "DCFAE": (DCFAE, dict(latent=4, channels=(4, 8), disc_channels=(4, 4), grouper_hidden=(16,),
+                          pretrain_epochs=2, epochs=2, batch_size=64, n_init=2), (2, 4)),
+    "DBNNMMC": (DBNNMMC, dict(hidden=(16,), rbm_epochs=3, mm_iter=3, mm_steps=20,
+                              finetune_epochs=3), (2, 5)),
 }
 CRASHES = [(name, at) for name, (_, _, stops) in CASES.items() for at in stops]
 
@@ -158,10 +176,10 @@ def test_checkpoint_of_another_fit_is_refused(digits, tmp_path, crash_at):
 def test_methods_without_checkpoints_say_so(digits, tmp_path):
     X = digits.X[:200]
     with checkpointing(tmp_path, every_s=0):
-        with pytest.warns(CheckpointWarning, match="DEN does not support checkpoints in the "
-                                                   "phase.s. DEN pretrain, DEN"):
-            DEN(5, hidden=(16, 8), pretrain_layerwise_epochs=0, pretrain_epochs=1, epochs=1,
-                n_init=1, n_neighbors=3, random_state=0, device="cpu", verbose=False).fit(X)
+        with pytest.warns(CheckpointWarning, match="DEPICT does not support checkpoints in the "
+                                                   "phase.s. DEPICT pretrain, DEPICT init, DEPICT"):
+            DEPICT(5, channels=(4,), pretrain_epochs=1, init_epochs=1, epochs=1, n_init=1,
+                   random_state=0, device="cpu", verbose=False).fit(X)
         with pytest.warns(CheckpointWarning, match="KMeans does not train through"):
             KMeans(5, n_init=1, random_state=0, device="cpu", verbose=False).fit(X)
     assert not list(tmp_path.iterdir())

@@ -233,10 +233,11 @@ class DEN(BaseClusterer):
 
         enc.train()
         dec.train()
+        state = {"encoder": enc, "decoder": dec, "optimizer": opt, "batches": g}
         train_epochs(epoch_fn(False), int(self.pretrain_epochs), desc="DEN pretrain",
-                     verbose=self.verbose, history=self.history_)
+                     verbose=self.verbose, history=self.history_, state=state)
         train_epochs(epoch_fn(True), int(self.epochs), desc="DEN", verbose=self.verbose,
-                     history=self.history_)
+                     history=self.history_, state=state)
         enc.eval()
         dec.eval()
         Z = self._transform(X)

@@ -190,7 +190,9 @@ class DBNNMMC(BaseClusterer):
             return out
 
         train_epochs(epoch, int(self.finetune_epochs), desc="fine-tune", verbose=self.verbose,
-                     history=self.history_)
+                     history=self.history_,
+                     state={"optimizer": opt, "W": W, "b": b, "batches": g, "labels": state,
+                            **{f"layer{i}": p for i, p in enumerate(params)}})
         with torch.no_grad():
             self.layers_ = [(params[i].detach(), vis, params[i + 1].detach())
                             for i, (_, vis, _) in zip(range(0, len(params), 2), self.layers_)]

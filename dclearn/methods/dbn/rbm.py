@@ -115,7 +115,10 @@ def train_rbm(X: torch.Tensor, n_hidden: int, *, n_epochs: int, batch_size: int,
         log.add(free_energy=free_energy(X, W, b_vis, b_hid).mean())
         return log.means()
 
-    train_epochs(epoch, int(n_epochs), desc=desc, verbose=verbose, history=history)
+    train_epochs(epoch, int(n_epochs), desc=desc, verbose=verbose, history=history,
+                 state={"W": W, "b_vis": b_vis, "b_hid": b_hid, "velocity_W": vel[0],
+                        "velocity_b_vis": vel[1], "velocity_b_hid": vel[2],
+                        "generator": generator})
     return W, b_vis, b_hid
 
 

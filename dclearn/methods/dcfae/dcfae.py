@@ -323,13 +323,15 @@ class DCFAE(_DCFAEModelMixin, BaseClusterer):
         for m in (fae, disc, grp):
             if m is not None:
                 m.train()
+        state = {"autoencoder": fae, "discriminator": disc, "grouper": grp, "optimizer": opt,
+                 "optimizer_d": opt_d, "batches": g_order, "noise": g_dev}
         train_epochs(run_stage(False), int(self.pretrain_epochs), desc="DCFAE stage 1 (FAE)",
-                     verbose=self.verbose, history=self.history_)
+                     verbose=self.verbose, history=self.history_, state=state)
         if self._y_eval is not None and self.grouper:  # display only: the FAE's means
             self.history_.append({"phase": "fae_kmeans",
                                   **self._metrics(self._kmeans(self._encode_mean(X))[1])})
         train_epochs(run_stage(True), int(self.epochs), desc="DCFAE stage 2 (grouper)",
-                     verbose=self.verbose, history=self.history_)
+                     verbose=self.verbose, history=self.history_, state=state)
         Z = self._embed(X).cpu().numpy().astype(np.float64)
         labels = self._cluster(Z)
         self.history_.append({"phase": "cluster", **self._metrics(labels)})

@@ -38,9 +38,9 @@ from torch import nn
 
 from ...nets import MLP
 from ...train import (
+    BatchStream,
     EpochLog,
     autocast,
-    batch_indices,
     make_generator,
     predict_in_batches,
     train_epochs,
@@ -226,11 +226,7 @@ class DAC(BaseClusterer):
         self.lambdas_ = lambda_schedule(self.lambda_step, self.upper, self.lower,
                                         self.lower_rate)
 
-        def batches():
-            while True:
-                yield from batch_indices(n, bs, g, X.device, drop_last=True)
-
-        stream = batches()
+        stream = BatchStream(n, bs, g, X.device, drop_last=True)  # fresh permutations, endless
         augment = self.augment == "affine" or (self.augment == "auto" and X.ndim == 4)
 
         def stage(t):
@@ -268,7 +264,9 @@ class DAC(BaseClusterer):
                 entry.update(self._metrics(self._predict(X)))
 
         train_epochs(stage, len(self.lambdas_), desc="DAC", verbose=self.verbose,
-                     history=self.history_, callback=callback)
+                     history=self.history_, callback=callback,
+                     state={"model": self.model_, "optimizer": opt, "generator": g,
+                            "batches": stream})
         return self._predict(X)
 
     def _features(self, X):

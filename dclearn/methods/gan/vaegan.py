@@ -264,7 +264,9 @@ class VAEGAN(BaseClusterer):
 
         net.train()
         train_epochs(epoch_fn, int(self.epochs), desc="VAE-GAN", verbose=self.verbose,
-                     history=self.history_)
+                     history=self.history_,
+                     state={"model": net, "optimizer": opt, "batches": g_order,
+                            "noise": g_noise})
         net.eval()
         Z = self._encode_mean(X).cpu().double().numpy()  # (N, latent_dim)
         self.clusterer_ = self._make_clusterer().fit(Z)

@@ -210,7 +210,8 @@ class LTVAE(_FacetModelMixin, _VAEMixin, BaseClusterer):
 
         net.train()
         train_epochs(pretrain_epoch, int(self.pretrain_epochs), desc="LTVAE pretrain",
-                     verbose=self.verbose, history=self.history_)
+                     verbose=self.verbose, history=self.history_,
+                     state={"model": net, "optimizer": opt, "batches": g})
 
         # 2. structure learning on the embedding, 3a. EM initialisation of the tree
         Z = self._encode_mean(X)                                  # (N, latent)
@@ -253,7 +254,9 @@ class LTVAE(_FacetModelMixin, _VAEMixin, BaseClusterer):
 
         net.train()
         train_epochs(epoch_fn, int(self.epochs), desc="LTVAE", verbose=self.verbose,
-                     history=self.history_, callback=report)
+                     history=self.history_, callback=report,
+                     state={"model": net, "prior": prior, "optimizer": opt, "batches": g,
+                            "noise": g_eps})
         net.eval()
         post = self._facet_posteriors(X)
         self.facet_labels_ = [_to_numpy_labels(p.argmax(1)) for p in post]
