@@ -150,6 +150,8 @@ def test_infogan_check_passes_the_library(capsys):
     (lambda q, c: torch.log(torch.softmax(q, 1)).gather(1, c[:, None]).mean()
      + math.log(q.shape[1]), "underflows"),
     (lambda q, c: F.log_softmax(q, 1).mean() + math.log(q.shape[1]), "gather"),
+    (lambda q, c: -F.nll_loss(torch.softmax(q, 1), c) + math.log(q.shape[1]),
+     "probabilities where log-probabilities"),
     (lambda q, c: mutual_information_bound(q, c).detach(), "differentiable"),
 ])
 def test_infogan_check_names_mistakes(wrong, words):

@@ -330,6 +330,10 @@ def check_infogan_mi(fn, n_cases: int = 10, seed: int = 0) -> None:
             "log Q(c|x) must be read at the code c that produced each sample (gather column "
             "c of log_softmax), not averaged over all K columns.":
                 [float(F.log_softmax(logits, 1).mean()) + hc],
+            "you used probabilities where log-probabilities are needed (e.g. F.nll_loss on "
+            "softmax(logits): nll_loss expects log_softmax). The bound averages log Q(c|x).":
+                [float(torch.softmax(logits, 1).gather(1, c[:, None]).mean()) + s * hc
+                 for s in (1, 0)],
         }
         _match(got, mistakes, what)
         _fail(what, f"got {got:.5g}, expected {want:.5g} = mean log_softmax(logits)[c] + log K.")
