@@ -185,8 +185,9 @@ def load_dataset(name, root: str | os.PathLike | None = None, *, n_samples: int 
             raise ValueError("y applies to arrays in memory; a folder takes its labels from its "
                              "class sub-folders, a .npz file from its 'y' or 'labels' array.")
         return _finish(_from_path(path, size, channels), n_clusters, verbose)
-    raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}, or give "
-                     f"a folder of images, a .npy/.npz file or an array.")
+    raise ValueError(f"unknown dataset {name!r} (and no file or folder of that name here); "
+                     f"choose one of {', '.join(DATASETS)}, or give a folder of images, a "
+                     f".npy/.npz file or an array.")
 
 
 def _looks_like_path(text: str) -> bool:
