@@ -10,9 +10,14 @@ On success it prints one line. Notebooks call them as ``checks.check_xxx(fn)``.
 from ._base import ExerciseCheckError
 from .autoencoders import (
     check_dcn_centroid_update,
+    check_dec_training_loop,
+    check_depict_objective,
+    check_depict_targets,
+    check_idec_loss,
     check_kl_clustering_loss,
     check_soft_assignment,
     check_target_distribution,
+    check_target_without_f,
 )
 from .basics import check_cluster_acc, check_gmm_responsibilities, check_kmeans_step
 from .dcfae import (
@@ -20,9 +25,21 @@ from .dcfae import (
     check_pairwise_cross_entropy,
     check_student_t_similarities,
 )
-from .feedforward import check_mutual_information, check_select_pairs, check_vat_perturbation
+from .feedforward import (
+    check_mutual_information,
+    check_positive_fraction,
+    check_select_pairs,
+    check_vat_perturbation,
+)
 from .gan import check_catgan_losses, check_gan_losses, check_infogan_mi
-from .vae import check_gaussian_kl, check_reparameterize, check_vade_responsibilities
+from .vae import (
+    check_gaussian_kl,
+    check_graph_counterexample,
+    check_graph_term,
+    check_reparameterize,
+    check_vade_elbo,
+    check_vade_responsibilities,
+)
 
 __all__ = [
     "ExerciseCheckError",
@@ -30,11 +47,14 @@ __all__ = [
     "check_cluster_acc", "check_kmeans_step", "check_gmm_responsibilities",
     # chapter 01
     "check_mutual_information", "check_vat_perturbation", "check_select_pairs",
+    "check_positive_fraction",
     # chapter 02
     "check_soft_assignment", "check_target_distribution", "check_kl_clustering_loss",
-    "check_dcn_centroid_update",
+    "check_dcn_centroid_update", "check_target_without_f", "check_idec_loss",
+    "check_depict_objective", "check_depict_targets", "check_dec_training_loop",
     # chapter 03
     "check_reparameterize", "check_gaussian_kl", "check_vade_responsibilities",
+    "check_vade_elbo", "check_graph_term", "check_graph_counterexample",
     # chapter 04
     "check_gan_losses", "check_catgan_losses", "check_infogan_mi",
     # chapter 05
