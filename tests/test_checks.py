@@ -311,3 +311,18 @@ def test_vade_responsibilities_check_catches_mistakes():
     for words, fn in wrong.items():
         with pytest.raises(checks.ExerciseCheckError, match=words):
             checks.check_vade_responsibilities(fn)
+
+
+def test_every_check_is_exported():
+    """Each chapter module's check_* functions are importable from dclearn.checks."""
+    import importlib
+    import inspect
+
+    import dclearn.checks as checks
+
+    for name in ("basics", "feedforward", "autoencoders", "vae", "gan", "dcfae"):
+        module = importlib.import_module(f"dclearn.checks.{name}")
+        for fn_name, fn in inspect.getmembers(module, inspect.isfunction):
+            if fn_name.startswith("check_") and fn.__module__ == module.__name__:
+                assert fn_name in checks.__all__, f"{name}.{fn_name} missing from __all__"
+                assert getattr(checks, fn_name) is fn
