@@ -64,6 +64,8 @@ CASES = {
                             batch_size=128, n_init=2), (3,)),
     "DCFAE": (DCFAE, dict(latent=4, channels=(4, 8), disc_channels=(4, 4), grouper_hidden=(16,),
                           pretrain_epochs=2, epochs=2, batch_size=64, n_init=2), (2, 4)),
+    "DEPICT": (DEPICT, dict(channels=(4,), pretrain_epochs=3, init_epochs=4, init_patience=1,
+                            epochs=3, n_init=2, tol=0.0), (2, 5, 8)),
     "DBNNMMC": (DBNNMMC, dict(hidden=(16,), rbm_epochs=3, mm_iter=3, mm_steps=20,
                               finetune_epochs=3), (2, 5)),
 }
@@ -178,10 +180,6 @@ def test_checkpoint_of_another_fit_is_refused(digits, tmp_path, crash_at):
 def test_methods_without_checkpoints_say_so(digits, tmp_path):
     X = digits.X[:200]
     with checkpointing(tmp_path, every_s=0):
-        with pytest.warns(CheckpointWarning, match="DEPICT does not support checkpoints in the "
-                                                   "phase.s. DEPICT pretrain, DEPICT init, DEPICT"):
-            DEPICT(5, channels=(4,), pretrain_epochs=1, init_epochs=1, epochs=1, n_init=1,
-                   random_state=0, device="cpu", verbose=False).fit(X)
         with pytest.warns(CheckpointWarning, match="KMeans does not train through"):
             KMeans(5, n_init=1, random_state=0, device="cpu", verbose=False).fit(X)
     assert not list(tmp_path.iterdir())

@@ -210,7 +210,8 @@ class DEPICT(BaseClusterer):
 
         net.train()
         train_epochs(pretrain_epoch, int(self.pretrain_epochs), desc="DEPICT pretrain",
-                     verbose=self.verbose, history=self.history_)
+                     verbose=self.verbose, history=self.history_,
+                     state={"net": net, "optimizer": opt, "generator": g})
 
         # 2. cluster the clean embedding; head = normalised centroids.
         Z = self._embed(X)
@@ -267,7 +268,8 @@ class DEPICT(BaseClusterer):
 
         train_epochs(train_on(km_labels, rows if n_val else None), int(self.init_epochs),
                      desc="DEPICT init", verbose=self.verbose, history=self.history_,
-                     callback=init_callback)
+                     callback=init_callback,
+                     state={"net": net, "optimizer": opt, "generator": g, "best": best})
         if best["state"] is not None:
             net.load_state_dict(best["state"])
         net.train()
@@ -287,7 +289,8 @@ class DEPICT(BaseClusterer):
             return entry["target_change"] < self.tol
 
         train_epochs(self_train_epoch, int(self.epochs), desc="DEPICT", verbose=self.verbose,
-                     history=self.history_, callback=callback)
+                     history=self.history_, callback=callback,
+                     state={"net": net, "optimizer": opt, "generator": g, "targets": state})
         net.eval()
         Q = self._proba(X)
         self.n_epochs_ = sum(1 for h in self.history_ if h.get("phase") == "DEPICT")
