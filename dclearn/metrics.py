@@ -71,6 +71,10 @@ def ari(y_true, y_pred) -> float:
 
 def evaluate(y_true, y_pred) -> dict:
     """``{"acc", "nmi", "ari"}`` for one clustering."""
+    if y_true is None:
+        raise ValueError("evaluate needs the true labels y_true, got None: data without labels "
+                         "(your own images in one folder) can be clustered but not scored; "
+                         "compare methods by their stability across seeds instead.")
     return {"acc": cluster_acc(y_true, y_pred), "nmi": nmi(y_true, y_pred),
             "ari": ari(y_true, y_pred)}
 

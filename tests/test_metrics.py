@@ -59,3 +59,8 @@ def test_matched_confusion_is_diagonal_for_a_permutation():
 def test_bad_labels(bad, match):
     with pytest.raises(ValueError, match=match):
         cluster_acc(*bad)
+
+
+def test_evaluate_without_labels_says_so():
+    with pytest.raises(ValueError, match="needs the true labels"):
+        evaluate(None, np.zeros(5, dtype=int))
