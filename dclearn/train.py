@@ -250,7 +250,7 @@ def train_epochs(epoch_fn: Callable[[int], dict], n_epochs: int, *, desc: str = 
     history = [] if history is None else history
     if INTERRUPT.active:  # an earlier phase of this fit was interrupted
         return history
-    ck = CHECKPOINTS.session
+    ck = CHECKPOINTS.current
     key, start, phase_hist = None, 0, []
     if ck is not None:
         key = ck.next_key(desc)
@@ -408,7 +408,7 @@ class _Checkpoints:
     def __init__(self) -> None:
         self.folder: Path | None = None
         self.every_s: float | None = None
-        self.session: _CheckpointSession | None = None
+        self.current: _CheckpointFile | None = None
         self.depth = 0
 
     def settings(self) -> tuple[Path | None, float]:
@@ -454,7 +454,7 @@ def checkpointing(folder: str | os.PathLike, every_s: float = 300.0):
 _FORMAT = 1
 
 
-class _CheckpointSession:
+class _CheckpointFile:
     """The checkpoint file of one fit: what it read at the start and what it writes."""
 
     def __init__(self, path: Path, every_s: float, meta: dict, saved: dict) -> None:
@@ -512,18 +512,18 @@ def checkpointed_fit(name: str, settings: dict, data: str):
         blob = _read_checkpoint(path)
         _check_same_fit(path, blob, meta)
         saved, seed = blob["phases"], blob.get("seed")
-    session = _CheckpointSession(path, every, {**meta, "seed": seed}, saved)
+    ckfile = _CheckpointFile(path, every, {**meta, "seed": seed}, saved)
     CHECKPOINTS.depth += 1
-    CHECKPOINTS.session = session
+    CHECKPOINTS.current = ckfile
     try:
-        yield session
+        yield ckfile
         if not INTERRUPT.active:
             path.unlink(missing_ok=True)
-            if session.unsaved or not session.counts:
-                _warn_unsaved(name, session)
+            if ckfile.unsaved or not ckfile.counts:
+                _warn_unsaved(name, ckfile)
     finally:
         CHECKPOINTS.depth -= 1
-        CHECKPOINTS.session = None
+        CHECKPOINTS.current = None
 
 
 def _read_checkpoint(path: Path) -> dict:
@@ -557,12 +557,12 @@ def _check_same_fit(path: Path, blob: dict, meta: dict) -> None:
             "checkpoint folder) to train from the start.")
 
 
-def _warn_unsaved(name: str, session: _CheckpointSession) -> None:
-    if not session.counts:
+def _warn_unsaved(name: str, ckfile: _CheckpointFile) -> None:
+    if not ckfile.counts:
         msg = (f"{name} does not train through dclearn's epoch loop, so it saved no "
                f"checkpoint: a stopped fit starts again from the beginning.")
     else:
-        phases = ", ".join(dict.fromkeys(session.unsaved))
+        phases = ", ".join(dict.fromkeys(ckfile.unsaved))
         msg = (f"{name} does not support checkpoints in the phase(s) {phases}: their state "
                f"is not saved, so a resumed fit trains them again from their start.")
     warnings.warn(msg, CheckpointWarning, stacklevel=4)
