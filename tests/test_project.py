@@ -122,7 +122,8 @@ def test_bench_set_changes_parameters_and_is_recorded(tmp_path):
         parse_settings(["n_epochs=3"])
     run = subprocess.run([sys.executable, "-m", "dclearn", "bench", "--dataset", "digits",
                           "--methods", "kmeans", "--seeds", "0", "--out", str(tmp_path),
-                          "--device", "cpu", "--set", "kmeans.n_init=1"],
+                          "--device", "cpu", "--set", "kmeans.n_init=1",
+                          "--store", str(tmp_path / "store")],
                          capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0, run.stderr
     result = json.loads((tmp_path / "bench_digits.json").read_text())
