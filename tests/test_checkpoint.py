@@ -31,9 +31,10 @@ from dclearn import (
     KMeans,
     VaDE,
 )
+from dclearn.checkpoint import CheckpointWarning
 from dclearn.methods.autoencoder.pretrain import clear_pretrain_cache
 from dclearn.methods.base import InterruptedFitWarning
-from dclearn.train import CheckpointWarning, checkpointing
+from dclearn.train import checkpointing
 
 AE = dict(hidden=(32, 32, 64), pretrain_epochs=4, pretrain_layerwise_epochs=1, batch_size=128)
 GAN = dict(hidden=32, channels=(8, 16), n_epochs=4, batch_size=50)

@@ -4,15 +4,14 @@ import pytest
 import torch
 from torch import nn
 
+from dclearn.checkpoint import load_checkpoint, save_checkpoint
 from dclearn.train import (
     EpochLog,
     TrainingDivergedError,
     batch_indices,
     get_device,
-    load_checkpoint,
     minibatches,
     predict_in_batches,
-    save_checkpoint,
     seed_everything,
     train_epochs,
 )

@@ -25,9 +25,9 @@ from .._validation import (
     check_unit_interval,
     fingerprint,
 )
+from ..checkpoint import CHECKPOINTS
 from ..metrics import evaluate
 from ..train import (
-    CHECKPOINTS,
     checkpointed_fit,
     configure_backend,
     get_device,
