@@ -25,3 +25,26 @@ def mnist_root():
     if not root or not (Path(root) / "MNIST" / "raw").is_dir():
         pytest.skip("DCLEARN_DATA is not set to a folder holding MNIST/raw/ (real MNIST files)")
     return root
+
+
+@pytest.fixture
+def raise_at_epoch(monkeypatch):
+    """``arm(n, exc)``: raise ``exc`` at the end of the n-th training epoch (all phases of the
+    fits that run next counted); returns the counter ``{"n": epochs so far}``. Arm again to
+    move the point (``arm(10**9, exc)``: never)."""
+    import dclearn.train as train
+
+    real = train.check_finite
+
+    def arm(n, exc):
+        calls = {"n": 0}
+
+        def fake(losses, epoch, phase="training"):
+            calls["n"] += 1
+            if calls["n"] == n:
+                raise exc
+            return real(losses, epoch, phase)
+
+        monkeypatch.setattr(train, "check_finite", fake)
+        return calls
+    return arm

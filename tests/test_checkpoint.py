@@ -1,6 +1,7 @@
 """Checkpoints: a fit stopped by a crash or an interrupt resumes to the labels of a fit never
 stopped, and a checkpoint of another fit is refused, never reused."""
 
+import contextlib
 import warnings
 
 import numpy as np
@@ -78,27 +79,29 @@ class Crash(RuntimeError):
 
 
 @pytest.fixture
-def crash_at(monkeypatch):
+def crash_at(raise_at_epoch):
     """Raise ``exc`` at the end of the n-th training epoch (all phases counted) of the fit."""
-    real = train.check_finite
-
     def arm(n, exc=Crash):
-        calls = {"n": 0}
-
-        def fake(losses, epoch, phase="training"):
-            calls["n"] += 1
-            if calls["n"] == n:
-                raise exc
-            return real(losses, epoch, phase)
-
-        monkeypatch.setattr(train, "check_finite", fake)
-        return calls
+        return raise_at_epoch(n, exc)
     return arm
 
 
 def _fit(cls, kw, X):
     clear_pretrain_cache()  # the pretraining comes from the checkpoint, not the memory cache
     return cls(10, random_state=0, device="cpu", verbose=False, **kw).fit(X)
+
+
+@contextlib.contextmanager
+def _crashed_imsat(folder, crash_at, X, **kw):
+    """Under ``checkpointing(folder)``, an IMSAT fit that crashed at its second training
+    epoch (its checkpoint left in ``folder``); the body runs with the crash disarmed."""
+    with warnings.catch_warnings(), checkpointing(folder, every_s=0):
+        warnings.simplefilter("ignore")
+        crash_at(2)
+        with pytest.raises(Crash):
+            IMSAT(5, **kw).fit(X)
+        crash_at(10**9)
+        yield
 
 
 @pytest.mark.parametrize("name,stop_at", CRASHES)
@@ -146,13 +149,8 @@ def test_interrupted_fit_resumes(digits, tmp_path, crash_at):
 def test_random_state_none_resumes_with_the_saved_seed(digits, tmp_path, crash_at):
     X = digits.X[:200]
     kw = dict(hidden=(16,), n_epochs=4, batch_size=50, device="cpu", verbose=False)
-    with warnings.catch_warnings(), checkpointing(tmp_path, every_s=0):
-        warnings.simplefilter("ignore")
-        crash_at(2)
-        with pytest.raises(Crash):
-            IMSAT(5, **kw).fit(X)
+    with _crashed_imsat(tmp_path, crash_at, X, **kw):
         seed = torch.load(tmp_path / "IMSAT.pt", weights_only=True)["seed"]
-        crash_at(10**9)
         resumed = IMSAT(5, **kw).fit(X)
         reference = IMSAT(5, random_state=seed, **kw)
     reference.fit(X)
@@ -163,12 +161,7 @@ def test_random_state_none_resumes_with_the_saved_seed(digits, tmp_path, crash_a
 def test_checkpoint_of_another_fit_is_refused(digits, tmp_path, crash_at):
     X = digits.X[:200]
     kw = dict(hidden=(16,), batch_size=50, random_state=0, device="cpu", verbose=False)
-    with warnings.catch_warnings(), checkpointing(tmp_path, every_s=0):
-        warnings.simplefilter("ignore")
-        crash_at(2)
-        with pytest.raises(Crash):
-            IMSAT(5, n_epochs=4, **kw).fit(X)
-        crash_at(10**9)
+    with _crashed_imsat(tmp_path, crash_at, X, n_epochs=4, **kw):
         with pytest.raises(ValueError, match=r"another fit: n_epochs: saved 4, now 5"):
             IMSAT(5, n_epochs=5, **kw).fit(X)
         with pytest.raises(ValueError, match="the data differ"):

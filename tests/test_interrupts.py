@@ -31,19 +31,10 @@ INDUCTIVE_RULE = {"DCFAE", "DBNNMMC"}
 
 
 @pytest.fixture
-def interrupt_at(monkeypatch):
+def interrupt_at(raise_at_epoch):
     """Raise KeyboardInterrupt at the end of the n-th training epoch of the next fit."""
     def arm(n):
-        calls = {"n": 0}
-        real = train.check_finite
-
-        def fake(losses, epoch, phase="training"):
-            calls["n"] += 1
-            if calls["n"] == n:
-                raise KeyboardInterrupt
-            return real(losses, epoch, phase)
-
-        monkeypatch.setattr(train, "check_finite", fake)
+        raise_at_epoch(n, KeyboardInterrupt)
     return arm
 
 
