@@ -30,5 +30,17 @@ def _same_shape(got: np.ndarray, want: np.ndarray, name: str, what: str) -> None
         _fail(what, f"{name} has shape {got.shape}, expected {want.shape}.")
 
 
+def _differentiable(value, name: str, what: str, why: str, detached: str) -> None:
+    """Fail unless ``value`` is a torch tensor still in the autograd graph.
+
+    ``name`` ("the loss") starts the message for a value that is not a tensor, ``why`` ends
+    it; ``detached`` is the whole message for a tensor cut from the graph.
+    """
+    if not isinstance(value, torch.Tensor):
+        _fail(what, f"{name} is a {type(value).__name__}, not a torch tensor: {why}")
+    if not value.requires_grad:
+        _fail(what, detached)
+
+
 def _passed(what: str, n: int) -> None:
     print(f"OK: {what} agrees with dclearn on {n} random cases.")

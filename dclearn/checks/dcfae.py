@@ -6,7 +6,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._base import _fail, _np, _passed, _same_shape
+from ._base import _differentiable, _fail, _np, _passed, _same_shape
 
 __all__ = ["check_student_t_similarities", "check_pairwise_cross_entropy", "check_fused_loss"]
 
@@ -104,12 +104,10 @@ def check_student_t_similarities(fn, n_cases: int = 8, seed: int = 0) -> None:
     # back-propagation: the grouper learns through Q = fn(g(mu), 1)
     Z = torch.randn(5, 3, generator=g, dtype=torch.float64, requires_grad=True)
     P = fn(Z, 1.0)
-    if not isinstance(P, torch.Tensor):
-        _fail(what, f"the result is a {type(P).__name__}, not a torch tensor: Q is computed "
-                    "from the grouper's outputs and training back-propagates through it, so "
-                    "build it with torch operations (no numpy, no .item()).")
-    if not P.requires_grad:
-        _fail(what, "the result must stay differentiable with respect to Z, but it is cut from "
+    _differentiable(P, "the result", what,
+                    "Q is computed from the grouper's outputs and training back-propagates "
+                    "through it, so build it with torch operations (no numpy, no .item()).",
+                    "the result must stay differentiable with respect to Z, but it is cut from "
                     "the autograd graph (requires_grad is False): no .detach(), torch.no_grad() "
                     "or round trip through numpy. Q is computed from the grouper's outputs, and "
                     "training needs its gradient.")
@@ -279,12 +277,10 @@ def check_fused_loss(fn, n_cases: int = 8, seed: int = 0) -> None:
               torch.randn(4, 3, generator=g).requires_grad_(),
               torch.randn(4, 1, generator=g).requires_grad_()]
     loss = _loss_tensor(fn(x, *inputs, 10.0, 16.0))
-    if not isinstance(loss, torch.Tensor):
-        _fail(what, f"the loss is a {type(loss).__name__}, not a torch tensor: the encoder and "
-                    "decoder learn by back-propagating through it, so keep it a tensor (no "
-                    ".item(), float() or numpy).")
-    if not loss.requires_grad:
-        _fail(what, "the loss must stay differentiable, but it is cut from the autograd graph "
+    _differentiable(loss, "the loss", what,
+                    "the encoder and decoder learn by back-propagating through it, so keep it "
+                    "a tensor (no .item(), float() or numpy).",
+                    "the loss must stay differentiable, but it is cut from the autograd graph "
                     "(requires_grad is False): no .detach(), torch.no_grad() or numpy.")
     grads = torch.autograd.grad(loss.reshape(()), inputs, allow_unused=True)
     ref_inputs = [t.detach().clone().requires_grad_() for t in inputs]
