@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lab bench lint exercises clean
+.PHONY: demo test lab bench lint exercises site browser-test clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,11 +15,27 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m dclearn demo
 
+# the notebooks run once: nbval's execution is kept in build/executed/ and the site reuses it
 test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) tools/make_exercises.py --check
 	$(PY) tools/make_tables.py --check
-	$(PY) -m pytest
+	$(PY) -m pytest --ignore=tests/browser
+	$(PY) tools/build_site.py
+	$(MAKE) --no-print-directory browser-test
+
+# headless Chromium on the built site and on notebook 02 in JupyterLab; without a Chromium,
+# one line says how to install it (DCLEARN_REQUIRE_BROWSER=1 makes that an error)
+browser-test: $(STAMP)
+	@if $(PY) tools/chromium.py >/dev/null; then \
+		$(PY) -m pytest tests/browser -p no:nbval -o addopts="-p no:cacheprovider --durations=5"; \
+	else \
+		$(PY) tools/chromium.py; test "$$DCLEARN_REQUIRE_BROWSER" != 1; \
+	fi
+
+# the course site in build/site/ (executes only the notebooks `make test` has not just run)
+site: $(STAMP)
+	$(PY) tools/build_site.py
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/

@@ -1,0 +1,129 @@
+"""Notebook 02 in a real JupyterLab: run it, drag the embedding slider, see the figure change.
+
+A JupyterLab server is started on a free local port with its own settings and workspace
+folders, serving a copy of notebooks/02_autoencoders.ipynb; headless Chromium opens the
+notebook, runs every cell from the Run menu, waits for the checks cell to print, moves DEC's
+embedding slider to its first frame and compares screenshots of the widget before and after.
+The server is stopped at the end (its kernels with it).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from browserkit import ROOT, free_port
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+NOTEBOOK = "02_autoencoders.ipynb"
+TOKEN = "dclearn-browser-test"
+RUN_TIMEOUT_S = 420
+
+
+@pytest.fixture
+def lab(tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copy(ROOT / "notebooks" / NOTEBOOK, work / NOTEBOOK)
+    # every cell in the page (no windowing, so that off-screen outputs can be found); no news
+    settings = tmp_path / "settings"
+    for plugin, values in {"notebook-extension/tracker": '{"windowingMode": "none"}',
+                           "apputils-extension/notification": '{"fetchNews": "false"}'}.items():
+        path = settings / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(values)
+    port = free_port()
+    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(settings),
+           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
+           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+    env.pop("MPLBACKEND", None)  # the notebook's %matplotlib inline decides
+    cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}",
+           "--ip=127.0.0.1", f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={work}",
+           "--allow-root"]
+    log = open(tmp_path / "lab.log", "w")
+    server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=2)
+            break
+        except OSError:
+            if server.poll() is not None or time.time() > deadline:
+                server.kill()
+                log.close()
+                pytest.fail("JupyterLab did not start:\n" + (tmp_path / "lab.log").read_text())
+            time.sleep(0.5)
+    yield url, server
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+    log.close()
+
+
+def test_embedding_slider_moves_the_figure(browser, lab):
+    url, server = lab
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page_errors = []
+    page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+    page.goto(f"{url}/lab/tree/{NOTEBOOK}?token={TOKEN}", wait_until="load")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
+    # Run All before the kernel is connected does nothing: repeat it until the first cell starts
+    first_prompt = page.locator(".jp-CodeCell .jp-InputPrompt").first
+    for _ in range(60):
+        page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+        page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
+        try:
+            page.wait_for_function("e => /\\[(\\*|\\d+)\\]/.test(e.textContent)",
+                                   arg=first_prompt.element_handle(), timeout=3000)
+            break
+        except PlaywrightTimeout:
+            continue
+    else:
+        pytest.fail("JupyterLab never started running the notebook")
+
+    # every cell ran: the final checks cell prints its line (or a cell failed: stop there)
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('.jp-OutputArea-output')].some(
+                     e => e.textContent.includes('all checks passed'))
+              || document.querySelector('[data-mime-type="application/vnd.jupyter.error"]')""",
+        timeout=RUN_TIMEOUT_S * 1000, polling=1000)
+    errors = page.eval_on_selector_all('[data-mime-type="application/vnd.jupyter.error"]',
+                                       "es => es.map(e => e.textContent.slice(0, 800))")
+    assert not errors, f"a cell of {NOTEBOOK} failed in JupyterLab: {errors}"
+
+    widget = page.locator(".widget-interact").first
+    widget.scroll_into_view_if_needed()
+    figure = widget.locator("img").first
+    figure.wait_for(timeout=60_000)
+    readout = widget.locator(".widget-readout").first
+    before_value = readout.inner_text()
+    before_src = figure.get_attribute("src")
+    before = widget.screenshot()
+
+    handle = widget.locator(".noUi-handle").first
+    handle.focus()
+    handle.press("Home")  # the first frame (the slider starts on the last)
+    page.wait_for_function(
+        "([sel, old]) => { const i = document.querySelector(sel); "
+        "return i && i.getAttribute('src') !== old; }",
+        arg=[".widget-interact img", before_src], timeout=60_000)
+    time.sleep(0.5)  # let the new image paint
+    after = widget.screenshot()
+    assert readout.inner_text() != before_value, "the slider's value did not change"
+    assert after != before, "the figure looks the same after the slider moved"
+    assert not page_errors, page_errors
+    context.close()
+
+    server.terminate()
+    server.wait(timeout=30)
+    assert server.poll() is not None, "JupyterLab did not stop"
