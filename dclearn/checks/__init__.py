@@ -1,4 +1,7 @@
-"""Checks for the exercise notebooks, one module per chapter.
+"""Checks for the exercise notebooks, one module per chapter or per method.
+
+Chapter 02's checks live in ``dec``, ``dec_loop``, ``dcn`` and ``depict``; its
+``autoencoders`` module gathers them with ``use_solved`` for the notebooks.
 
 Each ``check_xxx(fn)`` runs a learner's function on random inputs, compares the
 result with dclearn's own implementation and, on a mismatch, raises an
@@ -8,23 +11,22 @@ On success it prints one line. Notebooks call them as ``checks.check_xxx(fn)``.
 """
 
 from ._base import ExerciseCheckError
-from .autoencoders import (
-    check_dcn_centroid_update,
-    check_dec_training_loop,
-    check_depict_objective,
-    check_depict_targets,
-    check_idec_loss,
-    check_kl_clustering_loss,
-    check_soft_assignment,
-    check_target_distribution,
-    check_target_without_f,
-)
 from .basics import check_cluster_acc, check_gmm_responsibilities, check_kmeans_step
 from .dcfae import (
     check_fused_loss,
     check_pairwise_cross_entropy,
     check_student_t_similarities,
 )
+from .dcn import check_dcn_centroid_update
+from .dec import (
+    check_idec_loss,
+    check_kl_clustering_loss,
+    check_soft_assignment,
+    check_target_distribution,
+    check_target_without_f,
+)
+from .dec_loop import check_dec_training_loop
+from .depict import check_depict_objective, check_depict_targets
 from .feedforward import (
     check_mutual_information,
     check_positive_fraction,

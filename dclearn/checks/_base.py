@@ -42,5 +42,23 @@ def _differentiable(value, name: str, what: str, why: str, detached: str) -> Non
         _fail(what, detached)
 
 
+def _needs_grad(what: str, out, inputs: dict, name: str) -> None:
+    """Back-propagate from ``out`` and fail unless every tensor in ``inputs`` gets a gradient."""
+    if not isinstance(out, torch.Tensor):
+        _fail(what, f"{name} must be a torch tensor that autograd can differentiate, got "
+                    f"{type(out).__name__} (no .item(), float() or numpy inside).")
+    if not out.requires_grad:
+        _fail(what, f"{name} is not differentiable: it does not depend on its inputs through "
+                    "autograd (was it detached, or built with numpy or a new tensor?); use "
+                    "torch operations only.")
+    weights = torch.linspace(0.5, 1.5, out.numel()).reshape(out.shape)
+    (out * weights).sum().backward()
+    for arg, t in inputs.items():
+        if t.grad is None:
+            _fail(what, f"no gradient reaches {arg}: the training step needs d {name} / d {arg}.")
+        if not torch.isfinite(t.grad).all():
+            _fail(what, f"the gradient with respect to {arg} is not finite.")
+
+
 def _passed(what: str, n: int) -> None:
     print(f"OK: {what} agrees with dclearn on {n} random cases.")
