@@ -320,8 +320,8 @@ def test_every_check_is_exported():
 
     import dclearn.checks as checks
 
-    for name in ("basics", "feedforward", "autoencoders", "dec", "dec_loop", "dcn", "depict",
-                 "vae", "gan", "dcfae"):
+    for name in ("basics", "feedforward", "rim", "dac", "autoencoders", "dec", "dec_loop",
+                 "dcn", "depict", "vae", "gan", "dcfae"):
         module = importlib.import_module(f"dclearn.checks.{name}")
         for fn_name, fn in inspect.getmembers(module, inspect.isfunction):
             if fn_name.startswith("check_") and fn.__module__ == module.__name__:

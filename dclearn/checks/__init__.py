@@ -1,7 +1,8 @@
 """Checks for the exercise notebooks, one module per chapter or per method.
 
-Chapter 02's checks live in ``dec``, ``dec_loop``, ``dcn`` and ``depict``; its
-``autoencoders`` module gathers them with ``use_solved`` for the notebooks.
+Chapter 01's checks live in ``rim`` and ``dac``, gathered by ``feedforward``; chapter
+02's in ``dec``, ``dec_loop``, ``dcn`` and ``depict``, gathered by ``autoencoders`` with
+``use_solved``: the notebooks import those two modules.
 
 Each ``check_xxx(fn)`` runs a learner's function on random inputs, compares the
 result with dclearn's own implementation and, on a mismatch, raises an
@@ -12,6 +13,7 @@ On success it prints one line. Notebooks call them as ``checks.check_xxx(fn)``.
 
 from ._base import ExerciseCheckError
 from .basics import check_cluster_acc, check_gmm_responsibilities, check_kmeans_step
+from .dac import check_positive_fraction, check_select_pairs
 from .dcfae import (
     check_fused_loss,
     check_pairwise_cross_entropy,
@@ -27,13 +29,8 @@ from .dec import (
 )
 from .dec_loop import check_dec_training_loop
 from .depict import check_depict_objective, check_depict_targets
-from .feedforward import (
-    check_mutual_information,
-    check_positive_fraction,
-    check_select_pairs,
-    check_vat_perturbation,
-)
 from .gan import check_catgan_losses, check_gan_losses, check_infogan_mi
+from .rim import check_mutual_information, check_vat_perturbation
 from .vae import (
     check_gaussian_kl,
     check_graph_counterexample,

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from ._base import _fail, _np, _passed, _same_shape
-from .feedforward import _check_backward  # the same differentiability test as chapter 01's
+from .rim import _check_backward  # the same differentiability test as chapter 01's
 
 __all__ = ["check_reparameterize", "check_gaussian_kl", "check_vade_responsibilities",
            "check_vade_elbo", "check_graph_term", "check_graph_counterexample"]
