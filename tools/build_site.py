@@ -15,7 +15,8 @@ Three steps, each timed:
    unchanged. Each notebook page gets a line naming its source notebook with a download
    link and a Colab link; exercise pages point to their solutions. The Colab badge image is
    served from the site (the site works offline); a link to a repository file that is not
-   a page of the site points to the repository instead.
+   a page of the site points to the repository instead. Progress bars are left out of the
+   outputs (a static page would show them frozen); other stderr output stays.
 3. Sphinx (``sphinx-build -b html``) writes build/site/. Warnings go to
    build/site-warnings.txt; the build fails on errors.
 """
@@ -100,9 +101,28 @@ def rewrite_links(text: str, here: str, pages: set[str]) -> str:
     return LINK.sub(fix, text)
 
 
+PROGRESS = re.compile(r"^.*\d+%\|.*$")
+
+
+def drop_progress_bars(cell: dict) -> None:
+    """Remove progress-bar lines from stderr: a static page would show a bar frozen at 0%."""
+    outputs = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream" and out.get("name") == "stderr":
+            text = "".join(out["text"]) if isinstance(out["text"], list) else out["text"]
+            lines = [ln for ln in re.split(r"[\r\n]", text) if ln and not PROGRESS.match(ln)]
+            if not lines:
+                continue
+            out["text"] = "\n".join(lines) + "\n"
+        outputs.append(out)
+    cell["outputs"] = outputs
+
+
 def stage_notebook(nb: dict, rel: str, pages: set[str]) -> dict:
     folder, name = rel.split("/")
     for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            drop_progress_bars(cell)
         if cell["cell_type"] != "markdown":
             continue
         text = "".join(cell["source"])
