@@ -180,6 +180,7 @@ def stage(stage_dir: Path, copies: dict[str, dict]) -> None:
                                      ensure_ascii=False), encoding="utf-8")
     for folder in ("exercises", "solutions"):
         names = [r.split("/")[1] for r in copies if r.startswith(folder + "/")]
+        (stage_dir / folder).mkdir(parents=True, exist_ok=True)
         (stage_dir / folder / "index.md").write_text(folder_index(folder, names),
                                                      encoding="utf-8")
 
