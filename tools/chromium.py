@@ -31,5 +31,9 @@ def find_chromium() -> str | None:
 
 if __name__ == "__main__":
     path = find_chromium()
-    print(path or INSTALL_HINT)
+    if path is None and os.environ.get("DCLEARN_REQUIRE_BROWSER") == "1":
+        print(INSTALL_HINT.replace("browser tests skipped", "error: the browser tests cannot run "
+                                   "(DCLEARN_REQUIRE_BROWSER=1)"))
+    else:
+        print(path or INSTALL_HINT)
     sys.exit(0 if path else 1)
