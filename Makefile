@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# pytest-xdist workers of `make test` (one torch thread each; a notebook's cells stay together)
+TEST_WORKERS ?= 2
 
 .PHONY: demo test lab bench lint exercises site browser-test clean
 
@@ -20,7 +22,7 @@ test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) tools/make_exercises.py --check
 	$(PY) tools/make_tables.py --check
-	$(PY) -m pytest --ignore=tests/browser
+	$(PY) -m pytest --ignore=tests/browser -n $(TEST_WORKERS) --dist loadscope
 	$(PY) tools/build_site.py
 	$(MAKE) --no-print-directory browser-test
 

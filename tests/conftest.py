@@ -8,10 +8,13 @@ import torch
 
 from dclearn import load_dataset
 
-# two threads on the 2-core CI machine, unless the caller pinned a count (OMP_NUM_THREADS=1 is
-# much faster when other jobs share the cores: oversubscribed torch threads slow down badly)
+# One thread per pytest-xdist worker (`make test` runs two workers on the 2-core CI machine:
+# oversubscribed torch threads slow down badly), two threads in a single process, unless the
+# caller pinned a count (OMP_NUM_THREADS). Notebook kernels are processes of their own and keep
+# torch's default.
 if "OMP_NUM_THREADS" not in os.environ:
-    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    _workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    torch.set_num_threads(1 if _workers > 1 else max(1, min(2, os.cpu_count() or 1)))
 
 
 @pytest.fixture(scope="session")
