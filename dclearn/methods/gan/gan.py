@@ -42,8 +42,8 @@ from ...train import (
 from .health import GANHealth
 from .nets import Discriminator, Generator, check_gan_shape, gan_widths
 
-__all__ = ["GAN", "discriminator_loss", "generator_loss", "real_fake_accuracy",
-           "GENERATOR_LOSSES", "sample_images"]
+__all__ = ["GAN", "discriminator_loss", "generator_loss", "gradient_penalty",
+           "real_fake_accuracy", "GENERATOR_LOSSES", "sample_images"]
 
 GENERATOR_LOSSES = ("non_saturating", "minimax")
 
@@ -60,6 +60,22 @@ def generator_loss(fake_logits: torch.Tensor, kind: str = "non_saturating") -> t
     if kind == "minimax":
         return -F.softplus(fake_logits).mean()  # E log(1 - D(G(z)))
     raise ValueError(f"kind must be one of {GENERATOR_LOSSES}, got {kind!r}.")
+
+
+def gradient_penalty(critic: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor,
+                     generator: torch.Generator) -> torch.Tensor:
+    """WGAN-GP's penalty ``E (||grad_x critic(x_hat)||_2 - 1)^2`` (Gulrajani et al. 2017, eq. 3).
+
+    ``x_hat = eps x + (1 - eps) x_tilde`` with one ``eps ~ U(0, 1)`` per sample, between a real
+    batch and a generated batch of the same shape (B, ...). The graph is kept (``create_graph``)
+    so that the penalty trains the critic: the double backward pass that makes WGAN-GP's critic
+    step cost about three ordinary ones.
+    """
+    eps = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), generator=generator,
+                     device=real.device)
+    x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
+    grad, = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+    return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
 
 def real_fake_accuracy(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:

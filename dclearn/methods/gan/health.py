@@ -6,7 +6,9 @@ for them while it trains:
 * **mode collapse**: the generator covers a few modes only. Measured as the entropy
   of the histogram of the categories that the model's classifier predicts for the
   generated samples of an epoch, divided by ``log K`` (1 = every category equally
-  often, 0 = one category only). Below ``collapse_threshold`` -> warning.
+  often, 0 = one category only). Below ``collapse_threshold`` -> warning, except in
+  an epoch that ends within the first ``warmup_steps`` steps of the fit (default 0),
+  when the classifier has not yet learnt to tell the categories apart.
 * **the discriminator wins outright**: its real/fake accuracy stays pinned near 1
   (above ``d_acc_threshold``) for ``patience`` consecutive steps; the generator
   then receives vanishing (minimax) or uninformative gradients. -> warning.
@@ -84,8 +86,9 @@ class GANHealth:
 
     def __init__(self, name: str = "GAN", n_classes: int | None = None,
                  collapse_threshold: float = 0.5, d_acc_threshold: float = 0.99,
-                 patience: int = 200) -> None:
+                 patience: int = 200, warmup_steps: int = 0) -> None:
         self.name = name
+        self.warmup_steps = int(warmup_steps)
         self.n_classes = n_classes
         self.collapse_threshold = float(collapse_threshold)
         self.d_acc_threshold = float(d_acc_threshold)
@@ -154,7 +157,9 @@ class GANHealth:
         if self._counts is not None:
             h = category_entropy(self._counts)
             entry["fake_entropy"] = h
-            if h < self.collapse_threshold:
+            # a classifier that has had fewer than ``warmup_steps`` updates cannot tell the
+            # categories apart yet: its histogram is recorded but not judged
+            if h < self.collapse_threshold and self.global_step + n_steps > self.warmup_steps:
                 self._warn("collapse", epoch,
                            f"{self.name}: mode collapse at epoch {epoch}: the generated samples "
                            f"fall into few categories (normalised entropy of their histogram "

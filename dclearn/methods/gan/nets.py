@@ -95,23 +95,29 @@ class Discriminator(nn.Module):
     """
 
     def __init__(self, in_shape: Sequence[int], out: int = 1, hidden: int | None = None,
-                 channels: Sequence[int] | None = None, slope: float = 0.1) -> None:
+                 channels: Sequence[int] | None = None, slope: float = 0.1,
+                 batch_norm: bool = True) -> None:
         super().__init__()
         self.in_shape = check_gan_shape(in_shape)
         hidden, (c1, c2) = gan_widths(self.in_shape, hidden, channels)
+
+        def norm(kind, width):  # a WGAN-GP critic has none: its penalty is per sample
+            return kind(width) if batch_norm else nn.Identity()
+
         if len(self.in_shape) == 1:
             d = self.in_shape[0]
             self.trunk = nn.Sequential(
                 nn.Linear(d, hidden), nn.LeakyReLU(slope),
-                nn.Linear(hidden, hidden), nn.BatchNorm1d(hidden), nn.LeakyReLU(slope))
+                nn.Linear(hidden, hidden), norm(nn.BatchNorm1d, hidden), nn.LeakyReLU(slope))
         else:
             c, h, _ = self.in_shape
             s = h // 4
             self.trunk = nn.Sequential(
                 nn.Conv2d(c, c1, 4, stride=2, padding=1), nn.LeakyReLU(slope),  # (N, c1, H/2, W/2)
-                nn.Conv2d(c1, c2, 4, stride=2, padding=1), nn.BatchNorm2d(c2),
+                nn.Conv2d(c1, c2, 4, stride=2, padding=1), norm(nn.BatchNorm2d, c2),
                 nn.LeakyReLU(slope), nn.Flatten(),                              # (N, c2 s s)
-                nn.Linear(c2 * s * s, hidden), nn.BatchNorm1d(hidden), nn.LeakyReLU(slope))
+                nn.Linear(c2 * s * s, hidden), norm(nn.BatchNorm1d, hidden),
+                nn.LeakyReLU(slope))
         self.head = nn.Linear(hidden, out)
         self.hidden = int(hidden)
 

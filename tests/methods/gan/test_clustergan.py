@@ -67,6 +67,24 @@ def test_fit_contract_and_determinism(digits):
     assert ClusterGAN(3, random_state=0, **TINY).fit(digits.flat()[:200]).labels_.shape == (200,)
 
 
+def test_wgan_gp_variant(digits):
+    # the paper's WGAN-GP: a critic and an encoder without batch norm, n_critic critic steps
+    # per generator step, deterministic like the standard game
+    X = digits.X[:200]
+    kw = dict(TINY, gan_loss="wgan-gp", n_critic=2, lr_d=1e-4, lr_g=1e-4)
+    a = ClusterGAN(5, noise_dim=4, random_state=3, **kw).fit(X)
+    b = ClusterGAN(5, noise_dim=4, random_state=3, **kw).fit(X)
+    assert np.array_equal(a.labels_, b.labels_) and a.labels_.shape == (200,)
+    for net in (a.discriminator_, a.encoder_):
+        assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+                       for m in net.modules())
+    std = ClusterGAN(5, noise_dim=4, random_state=3, **TINY).fit(X)
+    assert any(isinstance(m, torch.nn.BatchNorm1d) for m in std.discriminator_.modules())
+    # 200 images in batches of 50: 4 critic steps an epoch, so 2 generator steps
+    assert {"loss_d", "loss_g", "cycle_noise", "cycle_cluster"} <= set(a.history_[0])
+    assert "d_acc" in std.history_[0]
+
+
 def test_errors(digits):
     est = ClusterGAN(10, **TINY)
     with pytest.raises(NotFittedError):
@@ -81,6 +99,12 @@ def test_errors(digits):
         ClusterGAN(sigma=0, **TINY).fit(digits.X[:100])
     with pytest.raises(ValueError, match="beta_c must be >= 0"):
         ClusterGAN(beta_c=-1, **TINY).fit(digits.X[:100])
+    with pytest.raises(ValueError, match="gan_loss must be one of"):
+        ClusterGAN(gan_loss="wgan", **TINY).fit(digits.X[:100])
+    with pytest.raises(ValueError, match="n_critic"):
+        ClusterGAN(n_critic=0, **TINY).fit(digits.X[:100])
+    with pytest.raises(ValueError, match="gp_weight must be >= 0"):
+        ClusterGAN(gp_weight=-1.0, **TINY).fit(digits.X[:100])
 
 
 def test_quality_on_digits(fitted, digits):

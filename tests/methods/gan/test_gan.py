@@ -11,6 +11,7 @@ from dclearn.methods.gan.gan import (
     GAN,
     discriminator_loss,
     generator_loss,
+    gradient_penalty,
     real_fake_accuracy,
 )
 from dclearn.methods.gan.nets import Discriminator, Generator, gan_widths
@@ -86,3 +87,31 @@ def test_errors(digits):
     bad[3, 0, 2, 2] = float("nan")
     with pytest.raises(ValueError, match="NaN"):
         GAN(**TINY).fit(bad)
+
+
+def test_gradient_penalty_hand_values():
+    # a linear critic w.x + b has the gradient w everywhere: the penalty is (||w|| - 1)^2
+    # whatever the interpolation, and it trains the critic (d/dw = 2 (||w|| - 1) w / ||w||)
+    critic = torch.nn.Linear(4, 1)
+    with torch.no_grad():
+        critic.weight.copy_(torch.tensor([[3.0, 0.0, 4.0, 0.0]]))  # ||w|| = 5
+    g = torch.Generator().manual_seed(0)
+    real, fake = torch.rand(6, 4, generator=g), torch.rand(6, 4, generator=g)
+    gp = gradient_penalty(critic, real, fake, g)
+    assert gp.item() == pytest.approx(16.0)
+    gp.backward()
+    expected = 2 * (5 - 1) * torch.tensor([[3.0, 0.0, 4.0, 0.0]]) / 5
+    assert torch.allclose(critic.weight.grad, expected)
+    # a quadratic critic 0.5 ||x||^2 has the gradient x_hat: the penalty depends on where
+    # the interpolate lies, one eps per sample drawn from the generator
+    quad = _Quadratic()
+    real, fake = torch.ones(3, 1, 2, 2), torch.zeros(3, 1, 2, 2)
+    eps = torch.rand(3, generator=torch.Generator().manual_seed(1))
+    want = ((eps * 2 - 1) ** 2).mean()  # ||eps * ones(4)|| = 2 eps
+    got = gradient_penalty(quad, real, fake, torch.Generator().manual_seed(1))
+    assert got.item() == pytest.approx(want.item(), abs=1e-6)
+
+
+class _Quadratic(torch.nn.Module):
+    def forward(self, x):
+        return 0.5 * (x.flatten(1) ** 2).sum(1, keepdim=True)

@@ -55,6 +55,22 @@ def test_forced_collapse_is_detected():
         assert balanced.end_epoch(0)["fake_entropy"] == pytest.approx(1.0)
 
 
+def test_collapse_not_judged_during_warmup():
+    # an epoch ending within the first warmup_steps steps records its histogram without a
+    # warning; the first epoch past them is judged
+    health = GANHealth("toy", n_classes=10, warmup_steps=10)
+    one_class = torch.zeros(32, dtype=torch.long)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(5):
+            health.step({"loss": torch.tensor(1.0)}, fake_categories=one_class)
+        assert health.end_epoch(0)["fake_entropy"] == pytest.approx(0.0, abs=1e-9)
+    with pytest.warns(GANHealthWarning, match="mode collapse at epoch 1"):
+        for _ in range(6):
+            health.step({"loss": torch.tensor(1.0)}, fake_categories=one_class)
+        health.end_epoch(1)
+
+
 def test_winning_discriminator_is_detected_across_epochs():
     health = GANHealth("toy", patience=5)
     for epoch in range(2):  # 3 pinned steps per epoch: the run of 6 spans the two epochs
