@@ -189,14 +189,11 @@ class ClusterGAN(BaseClusterer):
         self.health_ = GANHealth("ClusterGAN", n_classes=k, warmup_steps=10 if wgan else 0)
         counter = {"critic_steps": 0}
 
-        def critic_step(real):
-            latent, _, _ = self._latent(bs, g)
-            with torch.no_grad():
-                fake = G(latent)  # (B, ...)
-            d_real, d_fake = D(real), D(fake)  # (B, 1)
+        def critic_step(real, fake):
+            d_real, d_fake = D(real), D(fake.detach())  # (B, 1)
             if wgan:  # critic: E D(G(z)) - E D(x) + lambda GP   (Gulrajani et al., eq. 3)
                 loss_d = d_fake.mean() - d_real.mean() \
-                    + self.gp_weight * gradient_penalty(D, real, fake, g)
+                    + self.gp_weight * gradient_penalty(D, real, fake.detach(), g)
                 acc = None
             else:
                 loss_d = discriminator_loss(d_real, d_fake)
@@ -206,9 +203,7 @@ class ClusterGAN(BaseClusterer):
             opt_d.step()
             return loss_d, acc
 
-        def generator_step():
-            latent, z_n, c = self._latent(bs, g)
-            fake = G(latent)  # (B, ...)
+        def generator_step(fake, z_n, c):
             enc = E(fake)  # (B, noise_dim + K)
             cyc, terms = cycle_loss(z_n, c, enc[:, :dn], enc[:, dn:], self.beta_n, self.beta_c)
             d_fake = D(fake)
@@ -224,11 +219,20 @@ class ClusterGAN(BaseClusterer):
                 net.train()
             log = EpochLog()
             for idx in batch_indices(n, bs, g, dev, drop_last=True):
-                loss_d, acc = critic_step(X[idx])
-                counter["critic_steps"] += 1
-                if counter["critic_steps"] % n_critic:  # WGAN-GP: n_critic critic steps per G step
-                    continue
-                loss_adv, loss_ge, terms, cats = generator_step()
+                latent, z_n, c = self._latent(bs, g)
+                if wgan:  # n_critic critic steps on their own samples, then one G and E step
+                    with torch.no_grad():
+                        fake = G(latent)
+                    loss_d, acc = critic_step(X[idx], fake)
+                    counter["critic_steps"] += 1
+                    if counter["critic_steps"] % n_critic:
+                        continue
+                    latent, z_n, c = self._latent(bs, g)
+                    fake = G(latent)
+                else:  # one D step and one G and E step on the same generated batch
+                    fake = G(latent)  # (B, ...)
+                    loss_d, acc = critic_step(X[idx], fake)
+                loss_adv, loss_ge, terms, cats = generator_step(fake, z_n, c)
                 self.health_.step({"loss_d": loss_d, "loss_g": loss_ge}, acc, cats)
                 log.add(loss_d=loss_d, loss_g=loss_adv, **terms)
             return {**log.means(), **self.health_.end_epoch(ep)}
