@@ -51,3 +51,19 @@ def raise_at_epoch(monkeypatch):
         monkeypatch.setattr(train, "check_finite", fake)
         return calls
     return arm
+
+
+@pytest.fixture(scope="session")
+def stored_labels():
+    """``get(method, seed)``: the labels of the results store's digits row of ``method`` with its
+    defaults (``bench``, one thread), to pin a seed's fit to what the store reports."""
+    from dclearn.results import decode_labels, load_rows
+
+    rows = load_rows("digits")
+
+    def get(method, seed):
+        found = [r for r in rows if r["method"] == method and int(r["seed"]) == seed
+                 and not r.get("settings") and r.get("labels")]
+        assert len(found) == 1, f"results/digits.json holds no single default row of {method}"
+        return decode_labels(found[0]["labels"])
+    return get
