@@ -144,6 +144,9 @@ class DCFAE(_DCFAEModelMixin, BaseClusterer):
     0.028, NMI 0.832; k-means on the same embeddings 0.852 +- 0.026. The chapter's
     ablations (stages of 30 + 20 epochs): VAE + k-means 0.764, FAE + k-means 0.769, FAE
     + grouper 0.812 (spectral), the same without residual blocks 0.845 (spectral).
+    On MNIST's 10,000 test images, the digits network with one more stage
+    (``channels=(16, 32, 64), disc_channels=(8, 16, 32)``) and these defaults otherwise
+    gives ACC 0.937, NMI 0.869 (seed 0, 1,144 CPU s on one thread; docs/results.md).
     """
 
     def __init__(self, n_clusters: int = 10, latent: int = 50,
