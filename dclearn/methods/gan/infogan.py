@@ -101,6 +101,9 @@ class InfoGAN(BaseClusterer):
     reports about 5% error on MNIST. Paper-scale MNIST: ``batch_size=128, n_epochs=10``
     (about the 5,000 updates of batches of 128 in the authors' MNIST script), the
     other defaults unchanged (the widths switch to the paper's 1024 and 64/128 on 28x28).
+    Measured there (seed 0, one CPU thread, 4,179 CPU s): ACC 0.667, NMI 0.623, with Q
+    reading the code back almost perfectly (bound 2.287 of 2.303 nats): the ten codes are
+    used, not all for the ten digits (docs/results.md).
     """
 
     def __init__(self, n_clusters: int = 10, noise_dim: int = 62, n_continuous: int = 2,
