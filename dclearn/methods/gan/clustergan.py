@@ -27,14 +27,15 @@ epoch. Measured on digits (one thread, 100 epochs, i.e. 560 generator steps, abo
 fit; seeds 3, 0, 1): the authors' rate 1e-4 for both players ACC 0.478 0.364 0.415, rates
 5e-4 / 1e-3 0.531 0.577 0.625, against 0.477 0.740 0.752 for the standard default in 40
 CPU s. The authors trained 500,000 generator steps, about a thousand times more: WGAN-GP
-is an option for a GPU, not a CPU's default. The squared error is averaged over the coordinates of z_n (the authors'
-code), so beta_n does not grow with the noise dimension. beta_n = beta_c = 10 (paper).
-The encoder has the discriminator's architecture with a (noise_dim + K) linear head;
-its E_n is linear and E_c gives logits (softmax inside the cross-entropy). Adam uses
-InfoGAN's rates (2e-4 for D, 1e-3 for G and E, beta1 = 0.5), which suit the standard
-GAN; the authors' WGAN-GP used 1e-4 with betas (0.5, 0.9). The authors' evaluation
-ran k-means on the whole encoding ``(E_n(x), E_c(x))``; here the cluster is read off
-E_c directly, and ``transform`` gives the encoding for those who want k-means on it.
+is an option for a GPU, not a CPU's default. The squared error is averaged over the
+coordinates of z_n (the authors' code), so beta_n does not grow with the noise
+dimension. beta_n = beta_c = 10 (paper). The encoder has the discriminator's
+architecture with a (noise_dim + K) linear head; its E_n is linear and E_c gives logits
+(softmax inside the cross-entropy). Adam uses InfoGAN's rates (2e-4 for D, 1e-3 for G
+and E, beta1 = 0.5), which suit the standard GAN; the authors' WGAN-GP used 1e-4 with
+betas (0.5, 0.9). The authors' evaluation ran k-means on the whole encoding ``(E_n(x),
+E_c(x))``; here the cluster is read off E_c directly, and ``transform`` gives the
+encoding for those who want k-means on it.
 """
 
 from __future__ import annotations
