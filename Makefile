@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-# pytest-xdist workers of `make test` (one torch thread each; a notebook's cells stay together)
+# pytest-xdist workers for tests/ in `make test` (one torch thread each); the notebooks run after
+# them in one process, with their kernels' two threads (side by side they would oversubscribe)
 TEST_WORKERS ?= 2
 
 .PHONY: demo test lab bench lint exercises site browser-test clean
@@ -22,7 +23,8 @@ test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) tools/make_exercises.py --check
 	$(PY) tools/make_tables.py --check
-	$(PY) -m pytest --ignore=tests/browser -n $(TEST_WORKERS) --dist loadscope
+	$(PY) -m pytest tests --ignore=tests/browser -n $(TEST_WORKERS) --dist loadscope
+	$(PY) -m pytest notebooks solutions exercises
 	$(PY) tools/build_site.py
 	$(MAKE) --no-print-directory browser-test
 
