@@ -79,7 +79,16 @@ def test_embedding_slider_moves_the_figure(browser, lab):
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
     # Run All before the kernel is connected does nothing: repeat it until the first cell starts
     first_prompt = page.locator(".jp-CodeCell .jp-InputPrompt").first
+    dialogs = []
     for _ in range(60):
+        # a modal dialog of JupyterLab's start (kernel choice, a notice) blocks the menu: take
+        # its default answer, and say which dialogs there were if the run never starts
+        dialog = page.locator(".jp-Dialog")
+        if dialog.count():
+            dialogs.append(dialog.first.inner_text()[:200])
+            accept = dialog.first.locator(".jp-mod-accept")
+            (accept.first.click() if accept.count() else page.keyboard.press("Escape"))
+            continue
         page.locator(".lm-MenuBar-item", has_text="Run").first.click()
         page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
         try:
@@ -89,7 +98,7 @@ def test_embedding_slider_moves_the_figure(browser, lab):
         except PlaywrightTimeout:
             continue
     else:
-        pytest.fail("JupyterLab never started running the notebook")
+        pytest.fail(f"JupyterLab never started running the notebook; dialogs: {dialogs}")
 
     # every cell ran: the final checks cell prints its line (or a cell failed: stop there)
     page.wait_for_function(
