@@ -3,9 +3,11 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-# pytest-xdist workers for tests/ in `make test` (one torch thread each); the notebooks run after
-# them in one process, with their kernels' two threads (side by side they would oversubscribe)
+# pytest-xdist workers in `make test`: tests/ (one torch thread each), then the notebooks, one
+# notebook a worker at a time, each kernel on NB_THREADS torch threads (workers x threads =
+# the cores: two kernels of two threads each would oversubscribe a 2-core machine)
 TEST_WORKERS ?= 2
+NB_THREADS ?= 1
 
 .PHONY: demo test lab bench lint exercises site browser-test clean
 
@@ -24,7 +26,8 @@ test: $(STAMP)
 	$(PY) tools/make_exercises.py --check
 	$(PY) tools/make_tables.py --check
 	$(PY) -m pytest tests --ignore=tests/browser -n $(TEST_WORKERS) --dist loadscope
-	$(PY) -m pytest notebooks solutions exercises
+	OMP_NUM_THREADS=$(NB_THREADS) $(PY) -m pytest notebooks solutions exercises \
+		-n $(TEST_WORKERS) --dist loadfile
 	$(PY) tools/build_site.py
 	$(MAKE) --no-print-directory browser-test
 
