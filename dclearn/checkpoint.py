@@ -130,8 +130,13 @@ _FORMAT = 1
 class _CheckpointFile:
     """The checkpoint file of one fit: what it read at the start and what it writes."""
 
-    def __init__(self, path: Path, every_s: float, meta: dict, saved: dict) -> None:
+    def __init__(self, path: Path, every_s: float, meta: dict, saved: dict,
+                 earlier: tuple[float, float] = (0.0, 0.0)) -> None:
         self.path, self.every_s, self.meta, self.saved = path, every_s, meta, saved
+        # wall-clock and CPU seconds that the runs this fit resumes had trained up to their
+        # last save; this run's are added from the moment it opened the file
+        self.earlier = (float(earlier[0]), float(earlier[1]))
+        self.opened = (time.monotonic(), time.process_time())
         self.records: dict[str, dict] = {}
         self.counts: dict[str, int] = {}
         self.unsaved: list[str] = []
@@ -152,7 +157,9 @@ class _CheckpointFile:
         self.records[key] = {"state": _state_of(state), "rng": _rng_state(),
                              "history": _plain(history), "epoch": int(epoch),
                              "n_epochs": int(n_epochs), "done": bool(done)}
-        blob = {**self.meta, "seed": self.seed, "phases": self.records}
+        blob = {**self.meta, "seed": self.seed, "phases": self.records,
+                "seconds": self.earlier[0] + time.monotonic() - self.opened[0],
+                "cpu_seconds": self.earlier[1] + time.process_time() - self.opened[1]}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".tmp")
         torch.save(blob, tmp)
@@ -173,11 +180,13 @@ def open_fit_file(folder: str | os.PathLike, every_s: float, name: str, settings
             "settings": json.dumps(settings, sort_keys=True, default=repr), "data": data}
     saved: dict = {}
     seed = None
+    earlier = (0.0, 0.0)
     if path.exists():
         blob = _read_checkpoint(path)
         _check_same_fit(path, blob, meta)
         saved, seed = blob["phases"], blob.get("seed")
-    return _CheckpointFile(path, every_s, {**meta, "seed": seed}, saved)
+        earlier = (float(blob.get("seconds", 0.0)), float(blob.get("cpu_seconds", 0.0)))
+    return _CheckpointFile(path, every_s, {**meta, "seed": seed}, saved, earlier)
 
 
 def _read_checkpoint(path: Path) -> dict:

@@ -206,3 +206,35 @@ def test_batch_stream_restores_mid_permutation():
     g3 = torch.Generator().manual_seed(0)
     plain = list(train.batch_indices(10, 3, g3)) + list(train.batch_indices(10, 3, g3))
     assert all(torch.equal(a, b) for a, b in zip(first, plain))
+
+
+def test_resumed_fit_counts_the_seconds_of_the_runs_before_it(digits, tmp_path, crash_at):
+    """A checkpoint keeps the seconds trained up to its last save; the fit that resumes it
+    reports them (``resumed_seconds_``) and ``bench`` adds them to the row's seconds."""
+    from dclearn.cli.bench import run_one
+
+    X = digits.X[:200]
+    kw = dict(hidden=(16,), n_epochs=4, batch_size=50, random_state=0, device="cpu",
+              verbose=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fresh = IMSAT(5, **kw).fit(X)
+    assert fresh.resumed_seconds_ == (0.0, 0.0)
+    with _crashed_imsat(tmp_path, crash_at, X, **kw):
+        blob = torch.load(tmp_path / "IMSAT.pt", weights_only=True)
+        assert blob["seconds"] > 0 and blob["cpu_seconds"] > 0
+        resumed = IMSAT(5, **kw).fit(X)
+    assert resumed.resumed_seconds_ == (blob["seconds"], blob["cpu_seconds"])
+
+    tiny = dict(hidden=(16,), n_epochs=4, batch_size=50)
+    with warnings.catch_warnings(), checkpointing(tmp_path, every_s=0):
+        warnings.simplefilter("ignore")
+        crash_at(2)
+        with pytest.raises(Crash):
+            run_one("imsat", digits, 0, device="cpu", settings=tiny)
+        saved = torch.load(tmp_path / "IMSAT.pt", weights_only=True)["seconds"]
+        crash_at(10**9)
+        row = run_one("imsat", digits, 0, device="cpu", settings=tiny)
+        plain = run_one("imsat", digits, 0, device="cpu", settings=tiny)
+    assert row["resumed_seconds"] == saved and row["seconds"] > saved
+    assert "resumed_seconds" not in plain

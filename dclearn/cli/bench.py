@@ -77,10 +77,14 @@ def run_one(name: str, data, seed: int, device: str = "auto", verbose: bool = Fa
     est.fit(data.X)
     if torch.cuda.is_available():
         torch.cuda.synchronize()
-    seconds = time.perf_counter() - t0
-    cpu_seconds = time.process_time() - c0
+    # a fit resumed from a checkpoint (DCLEARN_CHECKPOINT_DIR) counts the runs before it too
+    earlier_s, earlier_cpu = getattr(est, "resumed_seconds_", (0.0, 0.0))
+    seconds = time.perf_counter() - t0 + earlier_s
+    cpu_seconds = time.process_time() - c0 + earlier_cpu
     row = {"method": name, "seed": seed, **evaluate(data.y, est.labels_), "seconds": seconds,
            "cpu_seconds": cpu_seconds, "_labels": est.labels_}
+    if earlier_s > 0:
+        row["resumed_seconds"] = earlier_s
     start = getattr(est, "init_labels_", None)
     if start is not None:  # the partition training started from (k-means / GMM)
         row.update({f"start_{k}": v for k, v in evaluate(data.y, start).items()})

@@ -73,6 +73,8 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
             self.seed_ = seed_everything(seed)
             if ckpt is not None:
                 ckpt.seed = self.seed_
+            # (wall, CPU) seconds of the interrupted runs this fit resumes from a checkpoint
+            self.resumed_seconds_ = ckpt.earlier if ckpt is not None else (0.0, 0.0)
             labels = self._fit(Xt.to(self.device_), self._y_eval)
             self.interrupted_ = stop.active and stop.depth == 1
             if self.interrupted_:
