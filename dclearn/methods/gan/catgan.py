@@ -28,9 +28,17 @@ from __future__ import annotations
 import torch
 from sklearn.exceptions import NotFittedError
 
-from ...train import EpochLog, adam, batch_indices, make_generator, predict_in_batches, train_epochs
+from ...train import (
+    EpochLog,
+    adam,
+    batch_indices,
+    make_generator,
+    predict_in_batches,
+    seed_everything,
+    train_epochs,
+)
 from ..base import BaseClusterer
-from .gan import sample_images
+from .gan import GANRestartMixin, sample_images
 from .health import GANHealth, entropy
 from .nets import Discriminator, Generator, check_gan_shape, gan_widths
 
@@ -65,7 +73,7 @@ def catgan_generator_loss(fake_logits: torch.Tensor, marginal_weight: float = 1.
                                                     "h_cond_fake_g": h_cond}
 
 
-class CatGAN(BaseClusterer):
+class CatGAN(GANRestartMixin, BaseClusterer):
     """Categorical GAN clustering (Springenberg 2016); D is the K-way clusterer.
 
     Parameters
@@ -75,6 +83,9 @@ class CatGAN(BaseClusterer):
     marginal_weight : weight of both marginal entropy terms (1 in eqs. 7-8).
     n_epochs, batch_size : one D step and one G step per batch of real data.
     lr_d, lr_g : Adam learning rates (beta1 = 0.5).
+    n_restarts : independent fits, each from its own seed; the one whose partition of the
+        training data is the most informative is kept (``gan.GANRestartMixin``: the
+        mutual information of the discriminator's p(y | x) on the data, never the labels).
     hidden, channels : widths of the networks, None for ``nets.gan_widths``'s
         defaults (the paper's 1024 and 64/128 from 16x16 up, 256 and 32/64 on 8x8).
     random_state, device, verbose : as every dclearn estimator.
@@ -101,6 +112,7 @@ class CatGAN(BaseClusterer):
                  marginal_weight: float = 1.0, n_epochs: int = 40, batch_size: int = 100,
                  lr_d: float = 2e-4, lr_g: float = 1e-3, hidden: int | None = None,
                  channels=None,
+                 n_restarts: int = 1,
                  random_state: int | None = None, device: str = "auto",
                  verbose: bool = True) -> None:
         self.n_clusters = n_clusters
@@ -112,6 +124,7 @@ class CatGAN(BaseClusterer):
         self.lr_g = lr_g
         self.hidden = hidden
         self.channels = channels
+        self.n_restarts = n_restarts
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
@@ -120,12 +133,14 @@ class CatGAN(BaseClusterer):
         return "ends its generator in a sigmoid, so it can only imitate data in [0, 1]"
 
     def _validate_params(self, X):
+        self._check_restarts()
         self._check_positive_int("latent_dim", "n_epochs", "batch_size")
         self._check_positive(lr_d=self.lr_d, lr_g=self.lr_g,
                              marginal_weight=self.marginal_weight)
         gan_widths(check_gan_shape(X.shape[1:]), self.hidden, self.channels)
 
-    def _fit(self, X, y):
+    def _fit_once(self, X, seed):
+        seed_everything(seed)  # the networks' initial weights come from this restart's seed
         dev, n, k = X.device, X.shape[0], int(self.n_clusters)
         G = self.generator_ = Generator(self.latent_dim, self.input_shape_, self.hidden,
                                         self.channels).to(dev)
@@ -133,7 +148,7 @@ class CatGAN(BaseClusterer):
                                                 self.channels).to(dev)
         opt_d = adam(D.parameters(), lr=self.lr_d, betas=(0.5, 0.999))
         opt_g = adam(G.parameters(), lr=self.lr_g, betas=(0.5, 0.999))
-        g = make_generator(self.seed_, dev)
+        g = make_generator(seed, dev)
         bs = min(int(self.batch_size), n)
         half_max = 0.5 * float(torch.log(torch.tensor(float(k))))
         self.health_ = GANHealth("CatGAN", n_classes=k)
@@ -175,6 +190,9 @@ class CatGAN(BaseClusterer):
                      state={"generator": G, "discriminator": D, "optimizer_g": opt_g,
                             "optimizer_d": opt_d, "rng": g, "health": self.health_})
         return self._predict(X)
+
+    def _cluster_probs(self, X):
+        return self._probs(X)  # (N, K) p(y | x, D)
 
     def _probs(self, X):
         self.discriminator_.eval()

@@ -44,9 +44,18 @@ import torch
 import torch.nn.functional as F
 from sklearn.exceptions import NotFittedError
 
-from ...train import EpochLog, adam, batch_indices, make_generator, predict_in_batches, train_epochs
+from ...train import (
+    EpochLog,
+    adam,
+    batch_indices,
+    make_generator,
+    predict_in_batches,
+    seed_everything,
+    train_epochs,
+)
 from ..base import BaseClusterer
 from .gan import (
+    GANRestartMixin,
     discriminator_loss,
     generator_loss,
     gradient_penalty,
@@ -86,7 +95,7 @@ def cycle_loss(z_n: torch.Tensor, c: torch.Tensor, enc_n: torch.Tensor,
     return beta_n * mse + beta_c * ce, {"cycle_noise": mse, "cycle_cluster": ce}
 
 
-class ClusterGAN(BaseClusterer):
+class ClusterGAN(GANRestartMixin, BaseClusterer):
     """ClusterGAN (Mukherjee et al. 2019): an encoder inverts G; E_c clusters real data.
 
     Parameters
@@ -102,6 +111,9 @@ class ClusterGAN(BaseClusterer):
     gan_loss : ``"standard"`` (default) or ``"wgan-gp"``, the paper's game (module docstring).
     n_critic, gp_weight : WGAN-GP's critic steps per generator step and penalty weight (paper:
         5 and 10); unused by the standard game.
+    n_restarts : independent fits, each from its own seed; the one whose partition of the
+        training data is the most informative is kept (``gan.GANRestartMixin``: the
+        mutual information of the encoder's p(y | x) on the data, never the labels).
     random_state, device, verbose : as every dclearn estimator.
 
     Attributes: ``labels_`` (argmax E_c(x)), ``generator_``, ``discriminator_``,
@@ -131,7 +143,8 @@ class ClusterGAN(BaseClusterer):
                  beta_n: float = 10.0, beta_c: float = 10.0, n_epochs: int = 40,
                  batch_size: int = 64, lr_d: float = 2e-4, lr_g: float = 1e-3,
                  hidden: int | None = None, channels=None, gan_loss: str = "standard",
-                 n_critic: int = 5, gp_weight: float = 10.0, random_state: int | None = None,
+                 n_critic: int = 5, gp_weight: float = 10.0, n_restarts: int = 1,
+                 random_state: int | None = None,
                  device: str = "auto", verbose: bool = True) -> None:
         self.n_clusters = n_clusters
         self.noise_dim = noise_dim
@@ -147,6 +160,7 @@ class ClusterGAN(BaseClusterer):
         self.gan_loss = gan_loss
         self.n_critic = n_critic
         self.gp_weight = gp_weight
+        self.n_restarts = n_restarts
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
@@ -155,6 +169,7 @@ class ClusterGAN(BaseClusterer):
         return "ends its generator in a sigmoid, so it can only imitate data in [0, 1]"
 
     def _validate_params(self, X):
+        self._check_restarts()
         self._check_positive_int("noise_dim", "n_epochs", "batch_size", "n_critic")
         self._check_positive(lr_d=self.lr_d, lr_g=self.lr_g, sigma=self.sigma)
         self._check_nonnegative(beta_n=self.beta_n, beta_c=self.beta_c, gp_weight=self.gp_weight)
@@ -166,7 +181,8 @@ class ClusterGAN(BaseClusterer):
         return sample_latent(n, int(self.noise_dim), int(self.n_clusters), float(self.sigma),
                              g, self.device_, category)
 
-    def _fit(self, X, y):
+    def _fit_once(self, X, seed):
+        seed_everything(seed)  # the networks' initial weights come from this restart's seed
         dev, n, k, dn = X.device, X.shape[0], int(self.n_clusters), int(self.noise_dim)
         wgan = self.gan_loss == "wgan-gp"
         # the authors' WGAN-GP networks: no batch norm in the critic or the encoder,
@@ -181,7 +197,7 @@ class ClusterGAN(BaseClusterer):
                                           self.channels, **nets).to(dev)
         opt_d = adam(D.parameters(), lr=self.lr_d, betas=betas)
         opt_ge = adam(list(G.parameters()) + list(E.parameters()), lr=self.lr_g, betas=betas)
-        g = make_generator(self.seed_, dev)
+        g = make_generator(seed, dev)
         bs = min(int(self.batch_size), n)
         n_critic = int(self.n_critic) if wgan else 1
         # WGAN-GP's first epoch holds a fifth of the generator (and encoder) steps: the
@@ -247,6 +263,9 @@ class ClusterGAN(BaseClusterer):
                             "optimizer_ge": opt_ge, "optimizer_d": opt_d, "rng": g,
                             "health": self.health_, "counter": counter})
         return self._predict(X)
+
+    def _cluster_probs(self, X):
+        return torch.softmax(self._encode(X)[:, int(self.noise_dim):], 1)  # (N, K) E_c(x)
 
     def _encode(self, X):
         self.encoder_.eval()

@@ -39,10 +39,12 @@ from ...train import (
     seed_everything,
     train_epochs,
 )
+from ..feedforward.rim import mutual_information
+from ..restarts import RestartMixin
 from .health import GANHealth
 from .nets import Discriminator, Generator, check_gan_shape, gan_widths
 
-__all__ = ["GAN", "discriminator_loss", "generator_loss", "gradient_penalty",
+__all__ = ["GAN", "GANRestartMixin", "discriminator_loss", "generator_loss", "gradient_penalty",
            "real_fake_accuracy", "GENERATOR_LOSSES", "sample_images"]
 
 GENERATOR_LOSSES = ("non_saturating", "minimax")
@@ -90,6 +92,23 @@ def sample_images(generator: torch.nn.Module, latent: torch.Tensor) -> torch.Ten
     generator.eval()
     return torch.cat([generator(latent[i:i + 4096]) for i in range(0, latent.shape[0], 4096)])
 
+
+
+class GANRestartMixin(RestartMixin):
+    """Restarts of a GAN clusterer (``n_restarts``), the most informative partition kept.
+
+    A GAN's own losses say nothing comparable across fits (each game ends where its two
+    players balance), so each restart is scored on the training data by the clusterer the
+    method reads its labels from, ``p(y | x)`` (CatGAN's discriminator, InfoGAN's Q,
+    ClusterGAN's encoder): the empirical mutual information ``H(mean_x p(y|x)) - mean_x
+    H(p(y|x))``, RIM's objective (chapter 01), high for a partition that is both confident
+    and balanced. For CatGAN it is exactly the real-data half of the discriminator's
+    objective (eq. 7). The labels are never read. A subclass implements
+    ``_cluster_probs(X) -> (N, K)`` and ``_fit_once(X, seed)``.
+    """
+
+    def _restart_objective(self, X) -> float:
+        return float(mutual_information(self._cluster_probs(X).double())[0])
 
 class GAN(BaseEstimator):
     """A plain GAN with the InfoGAN-sized networks of ``nets.py`` (Goodfellow et al. 2014).

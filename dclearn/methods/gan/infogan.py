@@ -31,9 +31,23 @@ import torch.nn.functional as F
 from sklearn.exceptions import NotFittedError
 from torch import nn
 
-from ...train import EpochLog, adam, batch_indices, make_generator, predict_in_batches, train_epochs
+from ...train import (
+    EpochLog,
+    adam,
+    batch_indices,
+    make_generator,
+    predict_in_batches,
+    seed_everything,
+    train_epochs,
+)
 from ..base import BaseClusterer
-from .gan import discriminator_loss, generator_loss, real_fake_accuracy, sample_images
+from .gan import (
+    GANRestartMixin,
+    discriminator_loss,
+    generator_loss,
+    real_fake_accuracy,
+    sample_images,
+)
 from .health import GANHealth
 from .nets import Discriminator, Generator, check_gan_shape, gan_widths
 
@@ -65,7 +79,7 @@ def sample_codes(n: int, noise_dim: int, n_categories: int, n_continuous: int,
     return latent, c, cont
 
 
-class InfoGAN(BaseClusterer):
+class InfoGAN(GANRestartMixin, BaseClusterer):
     """InfoGAN with a K-way categorical code read back by Q as the cluster (Chen et al. 2016).
 
     Parameters
@@ -79,6 +93,9 @@ class InfoGAN(BaseClusterer):
     lr_d, lr_g : Adam learning rates for D and Q, and for G (paper: 2e-4 and 1e-3).
     hidden, channels : widths of the networks, None for ``nets.gan_widths``'s
         defaults (the paper's 1024 and 64/128 from 16x16 up, 256 and 32/64 on 8x8).
+    n_restarts : independent fits, each from its own seed; the one whose partition of the
+        training data is the most informative is kept (``gan.GANRestartMixin``: the
+        mutual information of Q's p(y | x) on the data, never the labels).
     random_state, device, verbose : as every dclearn estimator.
 
     Attributes: ``labels_`` (argmax Q(c|x) on the training data), ``generator_``,
@@ -109,7 +126,8 @@ class InfoGAN(BaseClusterer):
     def __init__(self, n_clusters: int = 10, noise_dim: int = 62, n_continuous: int = 2,
                  lam: float = 1.0, lam_continuous: float = 0.1, n_epochs: int = 30,
                  batch_size: int = 64, lr_d: float = 2e-4, lr_g: float = 1e-3,
-                 hidden: int | None = None, channels=None, random_state: int | None = None,
+                 hidden: int | None = None, channels=None, n_restarts: int = 1,
+                 random_state: int | None = None,
                  device: str = "auto", verbose: bool = True) -> None:
         self.n_clusters = n_clusters
         self.noise_dim = noise_dim
@@ -122,6 +140,7 @@ class InfoGAN(BaseClusterer):
         self.lr_g = lr_g
         self.hidden = hidden
         self.channels = channels
+        self.n_restarts = n_restarts
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
@@ -130,6 +149,7 @@ class InfoGAN(BaseClusterer):
         return "ends its generator in a sigmoid, so it can only imitate data in [0, 1]"
 
     def _validate_params(self, X):
+        self._check_restarts()
         self._check_positive_int("noise_dim", "n_epochs", "batch_size")
         if isinstance(self.n_continuous, bool) or int(self.n_continuous) != self.n_continuous \
                 or self.n_continuous < 0:
@@ -142,7 +162,8 @@ class InfoGAN(BaseClusterer):
         return sample_codes(n, int(self.noise_dim), int(self.n_clusters),
                             int(self.n_continuous), g, self.device_, category)
 
-    def _fit(self, X, y):
+    def _fit_once(self, X, seed):
+        seed_everything(seed)  # the networks' initial weights come from this restart's seed
         dev, n, k, nc = X.device, X.shape[0], int(self.n_clusters), int(self.n_continuous)
         latent_dim = int(self.noise_dim) + k + nc
         G = self.generator_ = Generator(latent_dim, self.input_shape_, self.hidden,
@@ -155,7 +176,7 @@ class InfoGAN(BaseClusterer):
         opt_d = adam(list(D.parameters()) + list(Q.parameters()), lr=self.lr_d,
                      betas=(0.5, 0.999))
         opt_g = adam(G.parameters(), lr=self.lr_g, betas=(0.5, 0.999))
-        g = make_generator(self.seed_, dev)
+        g = make_generator(seed, dev)
         bs = min(int(self.batch_size), n)
         self.health_ = GANHealth("InfoGAN", n_classes=k)
 
@@ -205,6 +226,9 @@ class InfoGAN(BaseClusterer):
                             "optimizer_g": opt_g, "optimizer_d": opt_d, "rng": g,
                             "health": self.health_})
         return self._predict(X)
+
+    def _cluster_probs(self, X):
+        return torch.softmax(self._q_logits(X), 1)  # (N, K) Q(c | x)
 
     def _q_logits(self, X):
         self.discriminator_.eval()
