@@ -133,7 +133,10 @@ class ClusterGAN(GANRestartMixin, BaseClusterer):
     accuracy reaches 0.98 in the two weak runs; the health monitor records ``d_acc``),
     after which the generator's samples, and with them the encoder, drift. The
     paper's WGAN-GP (``gan_loss="wgan-gp"``) does not rescue it within a CPU's budget
-    (module docstring). The paper
+    (module docstring). Restarts (``n_restarts``) remove the weak runs: the encoder's
+    mutual information on the digits follows ACC (correlation 0.86 over 15 fits, measured
+    with the labels after the fact), and three restarts give 0.740 0.752 0.738 0.722 0.655
+    (mean 0.722 +- 0.035) at three times the cost. The paper
     reports 0.95 ACC on MNIST, the authors' repository 0.91 +- 0.04 over 10 runs.
     Paper-scale MNIST: ``n_epochs=100`` with the other defaults (InfoGAN's rates, which
     were set for this standard GAN on MNIST; the widths switch to the paper's on 28x28).

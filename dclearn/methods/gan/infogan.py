@@ -114,7 +114,11 @@ class InfoGAN(GANRestartMixin, BaseClusterer):
     mean: 60 epochs give 0.908 0.802 0.719 0.796 0.736 (mean 0.792, 30-35 CPU s), so the
     limit is not the time budget but the partition each seed's game settles in: a 10-way
     code may capture style (slant, thickness) and merge look-alike digits (4 and 9,
-    3 and 5). The paper
+    3 and 5). Restarts help where more epochs do not: over 15 fits (seeds 0-4, three
+    restarts each) Q's mutual information on the digits follows ACC closely (correlation
+    0.85, measured with the labels after the fact), so ``n_restarts=3`` keeps the better
+    games: 0.879 0.849 0.817 0.806 0.795 (mean 0.829 +- 0.031) at three times the cost
+    (about 55 CPU s), which is why the default stays at one fit. The paper
     reports about 5% error on MNIST. Paper-scale MNIST: ``batch_size=128, n_epochs=10``
     (about the 5,000 updates of batches of 128 in the authors' MNIST script), the
     other defaults unchanged (the widths switch to the paper's 1024 and 64/128 on 28x28).
