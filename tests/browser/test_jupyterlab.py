@@ -2,13 +2,15 @@
 
 A JupyterLab server is started on a free local port with its own settings and workspace
 folders, serving a copy of notebooks/02_autoencoders.ipynb; headless Chromium opens the
-notebook, runs every cell from the Run menu, waits for the checks cell to print, moves DEC's
+notebook, waits for its kernel to be idle, runs every cell once from the Run menu, waits for
+the checks cell to print (failing early, with what it saw, if the kernel dies), moves DEC's
 embedding slider to its first frame and compares screenshots of the widget before and after.
 The server is stopped at the end (its kernels with it).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -22,7 +24,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 NOTEBOOK = "02_autoencoders.ipynb"
 TOKEN = "dclearn-browser-test"
-RUN_TIMEOUT_S = 420
+RUN_TIMEOUT_S = 600
 
 
 @pytest.fixture
@@ -77,10 +79,12 @@ def test_embedding_slider_moves_the_figure(browser, lab):
     page.on("pageerror", lambda exc: page_errors.append(str(exc)))
     page.goto(f"{url}/lab/tree/{NOTEBOOK}?token={TOKEN}", wait_until="load")
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
-    # Run All before the kernel is connected does nothing: repeat it until the first cell starts
+    # Run All once the notebook's kernel is idle (a Run All sent while it starts may be lost, and
+    # a second one would queue the whole notebook twice): the server's sessions say when
+    _wait_for_idle_kernel(url)
     first_prompt = page.locator(".jp-CodeCell .jp-InputPrompt").first
     dialogs = []
-    for _ in range(60):
+    for _ in range(20):
         # a modal dialog of JupyterLab's start (kernel choice, a notice) blocks the menu: take
         # its default answer, and say which dialogs there were if the run never starts
         dialog = page.locator(".jp-Dialog")
@@ -93,19 +97,31 @@ def test_embedding_slider_moves_the_figure(browser, lab):
         page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
         try:
             page.wait_for_function("e => /\\[(\\*|\\d+)\\]/.test(e.textContent)",
-                                   arg=first_prompt.element_handle(), timeout=3000)
+                                   arg=first_prompt.element_handle(), timeout=30_000)
             break
         except PlaywrightTimeout:
             continue
     else:
         pytest.fail(f"JupyterLab never started running the notebook; dialogs: {dialogs}")
 
-    # every cell ran: the final checks cell prints its line (or a cell failed: stop there)
-    page.wait_for_function(
-        """() => [...document.querySelectorAll('.jp-OutputArea-output')].some(
-                     e => e.textContent.includes('all checks passed'))
-              || document.querySelector('[data-mime-type="application/vnd.jupyter.error"]')""",
-        timeout=RUN_TIMEOUT_S * 1000, polling=1000)
+    # every cell ran: the final checks cell prints its line, a cell fails, or the kernel dies;
+    # a run that overstays says where it was, what the kernel was doing and what used the CPU
+    deadline = time.time() + RUN_TIMEOUT_S
+    while True:
+        state = page.evaluate(_PROGRESS_JS)
+        if state["done"] or state["error"]:
+            break
+        kernel = _kernel_state(url)
+        if kernel in ("dead", None) or state["dialog"]:
+            pytest.fail(f"the kernel stopped while {NOTEBOOK} ran (kernel: {kernel}, dialog: "
+                        f"{state['dialog']!r}, progress: {state['prompts']})")
+        if time.time() > deadline:
+            pytest.fail(f"{NOTEBOOK} did not finish in JupyterLab within {RUN_TIMEOUT_S} s "
+                        f"(kernel: {kernel}; input prompts: {state['prompts']}); busiest "
+                        f"processes:\n{_busiest_processes()}")
+        time.sleep(2)
+    assert state["max_count"] <= state["code_cells"], \
+        f"the notebook was run more than once: execution counts {state['prompts']}"
     errors = page.eval_on_selector_all('[data-mime-type="application/vnd.jupyter.error"]',
                                        "es => es.map(e => e.textContent.slice(0, 800))")
     assert not errors, f"a cell of {NOTEBOOK} failed in JupyterLab: {errors}"
@@ -136,3 +152,50 @@ def test_embedding_slider_moves_the_figure(browser, lab):
     server.terminate()
     server.wait(timeout=30)
     assert server.poll() is not None, "JupyterLab did not stop"
+
+
+_PROGRESS_JS = """() => {
+  const outs = [...document.querySelectorAll('.jp-OutputArea-output')];
+  const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+      .map(e => e.textContent.trim());
+  const counts = prompts.map(p => parseInt((p.match(/\\[(\\d+)\\]/) || [0, 0])[1]));
+  const dialog = document.querySelector('.jp-Dialog');
+  return {done: outs.some(e => e.textContent.includes('all checks passed')),
+          error: !!document.querySelector('[data-mime-type="application/vnd.jupyter.error"]'),
+          dialog: dialog ? dialog.innerText.slice(0, 200) : '',
+          prompts: prompts.join(' '), code_cells: prompts.length,
+          max_count: Math.max(0, ...counts)};
+}"""
+
+
+def _sessions(url: str) -> list:
+    with urllib.request.urlopen(f"{url}/api/sessions?token={TOKEN}", timeout=10) as reply:
+        return json.load(reply)
+
+
+def _kernel_state(url: str) -> str | None:
+    """The execution state of the notebook's kernel (None when it has no session)."""
+    for session in _sessions(url):
+        if session.get("path", "").endswith(NOTEBOOK):
+            return (session.get("kernel") or {}).get("execution_state")
+    return None
+
+
+def _wait_for_idle_kernel(url: str, timeout_s: float = 180) -> None:
+    deadline = time.time() + timeout_s
+    state = None
+    while time.time() < deadline:
+        state = _kernel_state(url)
+        if state == "idle":
+            return
+        time.sleep(1)
+    pytest.fail(f"the kernel of {NOTEBOOK} was not idle {timeout_s:.0f} s after the page opened "
+                f"(last state: {state})")
+
+
+def _busiest_processes() -> str:
+    try:
+        return subprocess.run(["ps", "-eo", "pid,pcpu,etime,args", "--sort=-pcpu"],
+                              capture_output=True, text=True, timeout=10).stdout[:1500]
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"(ps failed: {exc})"
