@@ -24,7 +24,7 @@ def gaussian_log_prob(X: torch.Tensor, means: torch.Tensor, variances: torch.Ten
     """``log N(x_i | mu_k, diag(var_k))`` for X (N, D), means/variances (K, D): (N, K)."""
     d = X.shape[1]
     inv = 1.0 / variances                                          # (K, D)
-    maha = (X * X) @ inv.T - 2.0 * X @ (means * inv).T + (means * means * inv).sum(1)
+    maha = (X * X) @ inv.T - 2.0 * (X @ (means * inv).T) + (means * means * inv).sum(1)
     return -0.5 * (d * math.log(2 * math.pi) + torch.log(variances).sum(1) + maha)
 
 

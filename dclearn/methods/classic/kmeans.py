@@ -17,15 +17,24 @@ __all__ = ["KMeans", "kmeans", "kmeans_plusplus", "assign_clusters", "update_cen
            "squared_distances"]
 
 
-def squared_distances(X: torch.Tensor, C: torch.Tensor) -> torch.Tensor:
-    """``D[i, j] = ||X_i - C_j||^2`` for X (N, D) and C (K, D); shape (N, K)."""
-    d = (X * X).sum(1, keepdim=True) - 2.0 * X @ C.T + (C * C).sum(1)[None, :]
+def squared_distances(X: torch.Tensor, C: torch.Tensor,
+                      x_sq: torch.Tensor | None = None) -> torch.Tensor:
+    """``D[i, j] = ||X_i - C_j||^2`` for X (N, D) and C (K, D); shape (N, K).
+
+    ``x_sq``, the squared row norms of X as (N, 1), may be passed when X does not change
+    between calls (k-means' iterations): computing them is a pass over all of X, which on
+    wide data costs more than the distance product itself.
+    """
+    if x_sq is None:
+        x_sq = (X * X).sum(1, keepdim=True)
+    d = x_sq - 2.0 * (X @ C.T) + (C * C).sum(1)[None, :]  # 2 * (X C^T): not a pass over 2 X
     return d.clamp_min_(0.0)
 
 
-def assign_clusters(X: torch.Tensor, C: torch.Tensor) -> torch.Tensor:
+def assign_clusters(X: torch.Tensor, C: torch.Tensor,
+                    x_sq: torch.Tensor | None = None) -> torch.Tensor:
     """Assignment step: index of the nearest centroid for every row of X, shape (N,)."""
-    return squared_distances(X, C).argmin(1)
+    return squared_distances(X, C, x_sq).argmin(1)
 
 
 def update_centroids(X: torch.Tensor, labels: torch.Tensor, k: int,
@@ -44,12 +53,15 @@ def update_centroids(X: torch.Tensor, labels: torch.Tensor, k: int,
     return means
 
 
-def kmeans_plusplus(X: torch.Tensor, k: int, generator: torch.Generator) -> torch.Tensor:
+def kmeans_plusplus(X: torch.Tensor, k: int, generator: torch.Generator,
+                    x_sq: torch.Tensor | None = None) -> torch.Tensor:
     """k-means++ seeding: each next centre drawn with probability proportional to D(x)^2."""
     n = X.shape[0]
+    if x_sq is None:
+        x_sq = (X * X).sum(1, keepdim=True)
     first = torch.randint(n, (1,), generator=generator, device=generator.device).to(X.device)
     centers = [X[first[0]]]
-    closest = squared_distances(X, centers[0][None]).squeeze(1)
+    closest = squared_distances(X, centers[0][None], x_sq).squeeze(1)
     for _ in range(1, k):
         total = closest.sum()
         if total <= 0:  # every point already sits on a centre: pick uniformly
@@ -59,7 +71,7 @@ def kmeans_plusplus(X: torch.Tensor, k: int, generator: torch.Generator) -> torc
         idx = torch.multinomial(probs.to(generator.device), 1, generator=generator)
         c = X[idx.to(X.device)[0]]
         centers.append(c)
-        closest = torch.minimum(closest, squared_distances(X, c[None]).squeeze(1))
+        closest = torch.minimum(closest, squared_distances(X, c[None], x_sq).squeeze(1))
     return torch.stack(centers)
 
 
@@ -75,17 +87,18 @@ def kmeans(X: torch.Tensor, k: int, n_init: int = 10, max_iter: int = 300, tol: 
         generator = torch.Generator().manual_seed(0)
     X = X.reshape(X.shape[0], -1).float()
     scale = tol * X.var(0).mean()
+    x_sq = (X * X).sum(1, keepdim=True)  # once: X does not change
     best = None
     for _ in range(n_init):
-        C = kmeans_plusplus(X, k, generator)
+        C = kmeans_plusplus(X, k, generator, x_sq)
         for _ in range(max_iter):
-            labels = assign_clusters(X, C)
+            labels = assign_clusters(X, C, x_sq)
             C_new = update_centroids(X, labels, k, previous=C)
             shift = ((C_new - C) ** 2).sum()
             C = C_new
             if shift <= scale:
                 break
-        d = squared_distances(X, C)
+        d = squared_distances(X, C, x_sq)
         labels = d.argmin(1)
         inertia = float(d.gather(1, labels[:, None]).sum())
         if best is None or inertia < best[2]:

@@ -71,19 +71,26 @@ def fit_max_margin(Z: torch.Tensor, labels: torch.Tensor, n_clusters: int, *, re
                    n_steps: int, lr: float, W: torch.Tensor | None = None,
                    b: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """The multiclass linear max-margin classifier of the labels: ``n_steps`` full-batch Adam
-    steps on ``max_margin_loss``, from ``(W, b)`` when given (warm start), else zeros."""
-    W = torch.zeros(Z.shape[1], n_clusters, device=Z.device) if W is None else W.clone()
+    steps on ``max_margin_loss``, from ``(W, b)`` when given (warm start), else zeros.
+
+    W (d, K) is held as the transpose of a (K, d) tensor: the gradient ``Z^T dS`` of the
+    full-batch scores is then computed as ``(dS^T Z)^T``, the layout the BLAS does fast (on
+    70,000 x 2,000 features, one CPU thread: 0.2 s a step instead of 1.6 s). The returned W is
+    that transposed view; ``addmm(b, Z, W)`` with it takes the same fast path.
+    """
+    Wt = (torch.zeros(n_clusters, Z.shape[1], device=Z.device) if W is None
+          else W.t().contiguous())
     b = torch.zeros(n_clusters, device=Z.device) if b is None else b.clone()
-    W.requires_grad_()
+    Wt.requires_grad_()
     b.requires_grad_()
-    opt = adam([W, b], lr=lr)
+    opt = adam([Wt, b], lr=lr)
     with torch.enable_grad():
         for _ in range(int(n_steps)):
-            loss = max_margin_loss(Z, labels, W, b, reg)
+            loss = max_margin_loss(Z, labels, Wt.t(), b, reg)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-    return W.detach(), b.detach()
+    return Wt.detach().t(), b.detach()
 
 
 def balanced_assign(scores: torch.Tensor, min_size: int) -> torch.Tensor:

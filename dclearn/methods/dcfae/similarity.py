@@ -39,7 +39,7 @@ def squared_distances(Z: torch.Tensor) -> torch.Tensor:
     """``||z_i - z_j||^2`` for every pair of rows of ``Z`` (B, d): (B, B), >= 0."""
     Z = Z.float()
     sq = Z.pow(2).sum(1)  # (B,)
-    D = sq[:, None] + sq[None, :] - 2.0 * Z @ Z.T  # (B, B)
+    D = sq[:, None] + sq[None, :] - 2.0 * (Z @ Z.T)  # (B, B)
     return D.clamp_min(0.0)
 
 
