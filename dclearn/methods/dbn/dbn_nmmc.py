@@ -137,7 +137,7 @@ class DBNNMMC(BaseClusterer):
                        balance=float(self.balance), alpha=self.alpha,
                        margin_weight=float(self.margin_weight),
                        max_iter=int(self.mm_iter), n_steps=int(self.mm_steps),
-                       lr=float(self.mm_lr), generator=g)
+                       lr=float(self.mm_lr), generator=g, verbose=self.verbose)
         labels, self.W_, self.b_ = res["labels"], res["W"], res["b"]
         self.history_.append({"phase": "NMMC", "loss": res["loss"], "n_iter": res["n_iter"],
                               "n_found": res["n_found"], **self._metrics(labels)})

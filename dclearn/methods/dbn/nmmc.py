@@ -47,7 +47,7 @@ import math
 
 import torch
 
-from ...train import adam
+from ...train import adam, progress
 from ..classic.kmeans import kmeans
 
 __all__ = ["multiclass_hinge", "max_margin_loss", "fit_max_margin", "balanced_assign",
@@ -155,7 +155,8 @@ def nmmc(Z: torch.Tensor, n_clusters: int, *, reg: float = 1e-3, balance: float 
          alpha: float | None = None, margin_weight: float = 1.0, max_iter: int = 30,
          n_steps: int = 100, lr: float = 0.01,
          generator: torch.Generator, labels: torch.Tensor | None = None,
-         W: torch.Tensor | None = None, b: torch.Tensor | None = None) -> dict:
+         W: torch.Tensor | None = None, b: torch.Tensor | None = None,
+         verbose: bool = False) -> dict:
     """Alternating max-margin clustering of the features ``Z`` (N, d).
 
     Starts from ``labels`` (else k-means on ``Z``, 10 restarts), then alternates
@@ -164,13 +165,14 @@ def nmmc(Z: torch.Tensor, n_clusters: int, *, reg: float = 1e-3, balance: float 
     ``crp_assign`` with ``margin_weight`` otherwise) until no label changes or ``max_iter``
     rounds. Returns a dict with ``labels``, ``W``, ``b``, ``n_iter``, ``n_changed`` (per
     round), ``loss`` (the objective of the last labels) and ``n_found`` (the number of
-    non-empty clusters).
+    non-empty clusters). ``verbose``: a progress bar over the rounds, with the labels changed.
     """
     if labels is None:
         labels = kmeans(Z, n_clusters, n_init=10, generator=generator)[1]
     min_size = int(math.floor(balance * Z.shape[0] / n_clusters))
     k = n_clusters if alpha is None else int(labels.max()) + 1
     changed = []
+    bar = progress(int(max_iter), "max-margin rounds", verbose)
     for _ in range(int(max_iter)):
         W, b = fit_max_margin(Z, labels, k, reg=reg, n_steps=n_steps, lr=lr, W=W, b=b)
         scores = torch.addmm(b, Z, W)
@@ -185,8 +187,11 @@ def nmmc(Z: torch.Tensor, n_clusters: int, *, reg: float = 1e-3, balance: float 
         n_changed = (new != labels).sum() if new.shape == labels.shape else labels.numel()
         changed.append(int(n_changed))
         labels = new
+        bar.update(1)
+        bar.set_postfix(changed=changed[-1], clusters=k)
         if changed[-1] == 0:
             break
+    bar.close()
     W, b = fit_max_margin(Z, labels, k, reg=reg, n_steps=n_steps, lr=lr, W=W, b=b)
     loss = float(max_margin_loss(Z, labels, W, b, reg))
     return {"labels": labels, "W": W, "b": b, "n_iter": len(changed), "n_changed": changed,
