@@ -19,29 +19,38 @@ from .kmeans import kmeans
 __all__ = ["GMM", "gaussian_log_prob", "gmm_responsibilities", "gmm_m_step", "fit_diag_gmm"]
 
 
-def gaussian_log_prob(X: torch.Tensor, means: torch.Tensor, variances: torch.Tensor
-                      ) -> torch.Tensor:
-    """``log N(x_i | mu_k, diag(var_k))`` for X (N, D), means/variances (K, D): (N, K)."""
+def gaussian_log_prob(X: torch.Tensor, means: torch.Tensor, variances: torch.Tensor,
+                      X2: torch.Tensor | None = None) -> torch.Tensor:
+    """``log N(x_i | mu_k, diag(var_k))`` for X (N, D), means/variances (K, D): (N, K).
+
+    ``X2`` = ``X * X`` may be passed when X is fixed across calls (EM's iterations): on wide
+    data that elementwise pass costs about as much as the products themselves.
+    """
     d = X.shape[1]
+    X2 = X * X if X2 is None else X2
     inv = 1.0 / variances                                          # (K, D)
-    maha = (X * X) @ inv.T - 2.0 * (X @ (means * inv).T) + (means * means * inv).sum(1)
+    maha = X2 @ inv.T - 2.0 * (X @ (means * inv).T) + (means * means * inv).sum(1)
     return -0.5 * (d * math.log(2 * math.pi) + torch.log(variances).sum(1) + maha)
 
 
 def gmm_responsibilities(X: torch.Tensor, weights: torch.Tensor, means: torch.Tensor,
-                         variances: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """E-step. Returns ``(gamma (N, K), log-likelihood per sample (N,))``."""
-    joint = gaussian_log_prob(X, means, variances) + torch.log(weights)[None, :]
+                         variances: torch.Tensor, X2: torch.Tensor | None = None
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
+    """E-step. Returns ``(gamma (N, K), log-likelihood per sample (N,))``; ``X2`` as in
+    ``gaussian_log_prob``."""
+    joint = gaussian_log_prob(X, means, variances, X2) + torch.log(weights)[None, :]
     log_norm = torch.logsumexp(joint, dim=1)
     return torch.exp(joint - log_norm[:, None]), log_norm
 
 
-def gmm_m_step(X: torch.Tensor, gamma: torch.Tensor, reg_covar: float = 1e-6
+def gmm_m_step(X: torch.Tensor, gamma: torch.Tensor, reg_covar: float = 1e-6,
+               X2: torch.Tensor | None = None
                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """M-step. Returns ``(weights (K,), means (K, D), variances (K, D))``."""
+    """M-step. Returns ``(weights (K,), means (K, D), variances (K, D))``; ``X2`` as in
+    ``gaussian_log_prob``."""
     nk = gamma.sum(0) + 10 * torch.finfo(X.dtype).eps             # (K,)
     means = gamma.T @ X / nk[:, None]
-    variances = gamma.T @ (X * X) / nk[:, None] - means * means + reg_covar
+    variances = gamma.T @ (X * X if X2 is None else X2) / nk[:, None] - means * means + reg_covar
     return nk / X.shape[0], means, variances.clamp_min(reg_covar)
 
 
@@ -68,22 +77,23 @@ def fit_diag_gmm(Z: torch.Tensor, k: int, generator: torch.Generator, n_init: in
     if select not in ("inertia", "likelihood"):
         raise ValueError(f"select must be 'inertia' or 'likelihood', got {select!r}.")
     Z = Z.reshape(Z.shape[0], -1).double()
+    Z2 = Z * Z
     reg = float(reg_covar) * float(Z.var(0).mean().clamp_min(1e-12))
     starts = 1 if select == "inertia" else int(n_init)
     km_restarts = int(n_init) if select == "inertia" else 1
     best = None
     for _ in range(starts):
         _, labels, _ = kmeans(Z.float(), k, km_restarts, generator=generator)
-        w, mu, var = gmm_m_step(Z, torch.nn.functional.one_hot(labels, k).double(), reg)
+        w, mu, var = gmm_m_step(Z, torch.nn.functional.one_hot(labels, k).double(), reg, Z2)
         prev = -math.inf
         for _ in range(int(max_iter)):
-            gamma, ll = gmm_responsibilities(Z, w, mu, var)
-            w, mu, var = gmm_m_step(Z, gamma, reg)
+            gamma, ll = gmm_responsibilities(Z, w, mu, var, Z2)
+            w, mu, var = gmm_m_step(Z, gamma, reg, Z2)
             mean_ll = float(ll.mean())
             if abs(mean_ll - prev) < tol * max(1.0, abs(mean_ll)):
                 break
             prev = mean_ll
-        total = float(gmm_responsibilities(Z, w, mu, var)[1].sum())
+        total = float(gmm_responsibilities(Z, w, mu, var, Z2)[1].sum())
         if best is None or total > best[3]:
             best = (w, mu, var, total)
     return best
@@ -117,17 +127,18 @@ class GMM(BaseClusterer):
 
     def _fit(self, X, y):
         X = X.reshape(X.shape[0], -1).double()  # EM on 64+ dims wants float64
+        X2 = X * X  # once: every E- and M-step needs it
         g = torch.Generator(device=X.device).manual_seed(self.seed_)
         best = None
         for _ in range(self.n_init):
             _, labels, _ = kmeans(X, self.n_clusters, n_init=1, generator=g)
             gamma = torch.nn.functional.one_hot(labels, self.n_clusters).double()
-            w, mu, var = gmm_m_step(X, gamma, self.reg_covar)
+            w, mu, var = gmm_m_step(X, gamma, self.reg_covar, X2)
             prev = -math.inf
             for it in range(self.max_iter):  # noqa: B007 (it is read after the loop)
-                gamma, ll = gmm_responsibilities(X, w, mu, var)
+                gamma, ll = gmm_responsibilities(X, w, mu, var, X2)
                 mean_ll = float(ll.mean())
-                w, mu, var = gmm_m_step(X, gamma, self.reg_covar)
+                w, mu, var = gmm_m_step(X, gamma, self.reg_covar, X2)
                 if abs(mean_ll - prev) < self.tol:
                     break
                 prev = mean_ll
@@ -135,7 +146,7 @@ class GMM(BaseClusterer):
                 best = (mean_ll, w, mu, var, it + 1)
         ll, self.weights_, self.means_, self.variances_, self.n_iter_ = best
         self.lower_bound_ = ll
-        gamma, _ = gmm_responsibilities(X, self.weights_, self.means_, self.variances_)
+        gamma, _ = gmm_responsibilities(X, self.weights_, self.means_, self.variances_, X2)
         labels = gamma.argmax(1)
         self.history_.append({"phase": "em", "log_likelihood": ll, **self._metrics(labels)})
         return labels
