@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["STORE", "SCORES", "row_key", "load_rows", "save_rows", "add_rows", "summarise",
-           "provenance", "settings_key", "stored_settings", "encode_labels", "decode_labels"]
+           "provenance", "code_commit", "settings_key", "stored_settings", "encode_labels",
+           "decode_labels"]
 
 #: The store's folder in the repository (``$DCLEARN_RESULTS`` overrides it).
 STORE = Path(os.environ.get("DCLEARN_RESULTS", Path(__file__).resolve().parents[1] / "results"))
@@ -121,8 +122,10 @@ def decode_labels(text: str) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=1)
-def _commit() -> str:
-    """The commit of the code this process imported (read once, at the first row)."""
+@functools.lru_cache(maxsize=1)
+def code_commit() -> str:
+    """The commit of the code this process runs: read once, at the first call (``bench`` calls
+    it before its first fit, so a commit made while a long run goes on is not recorded)."""
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                              text=True, cwd=Path(__file__).resolve().parent, timeout=5)
@@ -138,7 +141,7 @@ def provenance() -> dict:
     from . import __version__
 
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU"
-    return {"version": __version__, "commit": _commit(),
+    return {"version": __version__, "commit": code_commit(),
             "machine": f"{platform.machine()}, {os.cpu_count()} cores, {device}",
             "torch": torch.__version__, "threads": torch.get_num_threads(),
             "load": round(os.getloadavg()[0], 1), "date": datetime.date.today().isoformat()}

@@ -107,3 +107,29 @@ def test_store_has_every_method_over_five_digits_seeds():
                if summary.get(m, {}).get("seeds") != [0, 1, 2, 3, 4]}
     assert not missing, f"methods without seeds 0-4 in the store (seeds found): {missing}; " \
                         "run python -m dclearn bench --dataset digits --methods ..."
+
+
+def test_commit_is_read_once_per_process(monkeypatch):
+    """A long bench run names the commit it started from, not one made while it ran."""
+    import subprocess
+
+    from dclearn import results
+
+    calls = []
+
+    class Done:
+        returncode, stdout = 0, "1234abc\n"
+
+    def fake_run(*args, **kwargs):
+        calls.append(args)
+        return Done()
+
+    results.code_commit.cache_clear()
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    try:
+        assert results.code_commit() == "1234abc"
+        Done.stdout = "9999fff\n"  # HEAD moves while the run goes on
+        assert results.provenance()["commit"] == "1234abc"
+        assert len(calls) == 1
+    finally:
+        results.code_commit.cache_clear()

@@ -24,6 +24,7 @@ from ..results import (
     MAX_STORED_LABELS,
     STORE,
     add_rows,
+    code_commit,
     encode_labels,
     provenance,
     stored_settings,
@@ -129,6 +130,7 @@ def bench(dataset: str, methods: list[str], seeds: list[int], out: Path,
     this run to ``out`` and add every fit, as it finishes, to the results store ``store``
     (``None``: not stored)."""
     settings = settings or {}
+    code_commit()  # the rows name the commit the run started from
     stray = sorted(set(settings) - set(methods))
     if stray:
         raise ValueError(f"--set names methods that are not benchmarked: {stray}.")
