@@ -79,7 +79,7 @@ def fit_max_margin(Z: torch.Tensor, labels: torch.Tensor, n_clusters: int, *, re
     that transposed view; ``addmm(b, Z, W)`` with it takes the same fast path.
     """
     Wt = (torch.zeros(n_clusters, Z.shape[1], device=Z.device) if W is None
-          else W.t().contiguous())
+          else W.t().clone(memory_format=torch.contiguous_format))  # never the caller's
     b = torch.zeros(n_clusters, device=Z.device) if b is None else b.clone()
     Wt.requires_grad_()
     b.requires_grad_()

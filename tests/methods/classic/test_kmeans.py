@@ -80,3 +80,16 @@ def test_kmeans_steps_decrease_inertia():
 
 
 
+
+
+def test_squared_distances_with_precomputed_row_norms():
+    """k-means passes the row norms once per fit; the distances must not change by it."""
+    from dclearn.methods.classic.kmeans import squared_distances
+
+    g = torch.Generator().manual_seed(0)
+    X, C = torch.randn(40, 7, generator=g), torch.randn(3, 7, generator=g)
+    want = ((X[:, None, :] - C[None, :, :]) ** 2).sum(-1)
+    torch.testing.assert_close(squared_distances(X, C), want, rtol=1e-5, atol=1e-5)
+    x_sq = (X * X).sum(1, keepdim=True)
+    assert torch.equal(squared_distances(X, C, x_sq), squared_distances(X, C))
+    assert torch.equal(assign_clusters(X, C, x_sq), want.argmin(1))

@@ -11,6 +11,7 @@ from dclearn.methods.dbn.nmmc import (
     multiclass_hinge,
     nmmc,
 )
+from dclearn.train import adam
 
 
 def test_multiclass_hinge_by_hand():
@@ -90,3 +91,27 @@ def test_nonparametric_mode_truncates_and_drops():
     assert 2 <= res["n_found"] < 5
     assert res["labels"].max().item() == res["n_found"] - 1  # labels are 0..found-1
     assert res["W"].shape == (2, res["n_found"])
+
+
+def test_fit_max_margin_is_plain_adam_on_the_loss():
+    """The transposed storage of W (for the fast gradient layout) changes nothing but speed:
+    the same steps on an ordinary (d, K) parameter give the same classifier, warm start too."""
+    g = torch.Generator().manual_seed(0)
+    Z = torch.randn(50, 6, generator=g)
+    labels = torch.randint(0, 3, (50,), generator=g)
+    W, b = fit_max_margin(Z, labels, 3, reg=1e-2, n_steps=20, lr=0.05)
+    assert W.shape == (6, 3) and b.shape == (3,)
+    W_ref = torch.zeros(6, 3, requires_grad=True)
+    b_ref = torch.zeros(3, requires_grad=True)
+    opt = adam([W_ref, b_ref], lr=0.05)
+    for _ in range(20):
+        loss = max_margin_loss(Z, labels, W_ref, b_ref, 1e-2)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    torch.testing.assert_close(W, W_ref.detach(), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(b, b_ref.detach(), rtol=1e-5, atol=1e-6)
+    before = W.clone()
+    W2, b2 = fit_max_margin(Z, labels, 3, reg=1e-2, n_steps=5, lr=0.05, W=W, b=b)
+    assert W2.shape == (6, 3) and not torch.equal(W2, W)
+    assert torch.equal(W, before), "a warm start must not train the caller's W in place"
