@@ -122,7 +122,6 @@ def decode_labels(text: str) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=1)
-@functools.lru_cache(maxsize=1)
 def code_commit() -> str:
     """The commit of the code this process runs: read once, at the first call (``bench`` calls
     it before its first fit, so a commit made while a long run goes on is not recorded)."""
