@@ -83,7 +83,7 @@ def test_embedding_slider_moves_the_figure(browser, lab):
     page.goto(f"{url}/lab/tree/{NOTEBOOK}?token={TOKEN}", wait_until="load")
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
     # Run All once the notebook's kernel is idle (a Run All sent while it starts may be lost, and
-    # a second one would queue the whole notebook twice): the server's sessions say when. A
+    # a second one would queue the whole notebook twice): the server's kernels API says when. A
     # modal dialog of JupyterLab's start (kernel choice, a notice) blocks the kernel's start and
     # the menu: it gets its default answer, and a failure names the dialogs there were
     dialogs: list[str] = []
@@ -168,17 +168,12 @@ _PROGRESS_JS = """() => {
 }"""
 
 
-def _sessions(url: str) -> list:
-    with urllib.request.urlopen(f"{url}/api/sessions?token={TOKEN}", timeout=10) as reply:
-        return json.load(reply)
-
-
 def _kernel_state(url: str) -> str | None:
-    """The execution state of the notebook's kernel (None when it has no session)."""
-    for session in _sessions(url):
-        if session.get("path", "").endswith(NOTEBOOK):
-            return (session.get("kernel") or {}).get("execution_state")
-    return None
+    """The execution state of the notebook's kernel, the server's only one (None before it
+    starts)."""
+    with urllib.request.urlopen(f"{url}/api/kernels?token={TOKEN}", timeout=10) as reply:
+        kernels = json.load(reply)
+    return kernels[0].get("execution_state") if kernels else None
 
 
 def _answer_dialog(page, dialogs: list[str]) -> bool:
