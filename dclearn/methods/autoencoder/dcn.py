@@ -13,8 +13,9 @@ minibatch at a time:
 2. assignment step (eq. 13): ``s_i = argmin_k ||f(x_i) - M_k||`` with the new network;
 3. centroid step (eq. 14): for every sample of the batch assigned to k,
    ``c_k <- c_k + 1`` then ``M_k <- M_k - (1 / c_k)(M_k - f(x_i))``. The per-cluster
-   count ``c_k`` is the step size: each centroid is the running mean of every
-   embedding ever assigned to it (``dcn_centroid_update``, vectorised).
+   count ``c_k`` is the step size: each centroid is a running mean of the embeddings
+   assigned to it, its k-means start counted as ``init_count`` of them (below;
+   ``dcn_centroid_update``, vectorised).
 
 The reconstruction term is the paper's squared error summed over the features of a
 sample (averaged over the batch), so ``lamda`` has the paper's meaning: the weight that
