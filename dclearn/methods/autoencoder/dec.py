@@ -119,18 +119,19 @@ class DEC(_AEMixin, BaseClusterer):
     snapshot_every : store the embedding every this many P updates in
         ``embeddings_history_`` (with ``labels_history_``); 0 (default) stores none.
 
-    Defaults: the paper's clustering phase (SGD, lr 0.01, momentum 0.9, tol 0.1%) after
-    the shared pretraining (``d-128-128-512-10``; 20 layer-wise epochs per layer, then 120
-    end to end, batches of 64); ``update_interval=30`` iterations is about one pass over
-    digits (1,797 samples). Measured on digits (1 thread), seeds 0-4: ACC 0.873 / NMI
-    0.850 in 10.3 s a fit (pretraining included), from AE + k-means ACC 0.823 on the
-    same embeddings (IDEC: 0.861 / 0.837); with end-to-end pretraining only, 0.834 in
-    8.9 s. On MNIST with the papers' network and DEC's reference pretraining recipe
-    (``dclearn.methods.registry.PAPER_SCALE``), seeds 0 and 1: DEC 0.870, 0.858 (paper 0.843), IDEC
-    0.861, 0.847 (paper 0.881; reconstruction error on [0, 1] pixels; with the authors'
-    units, see ``idec.IDEC``, seed 0 reaches 0.884), from AE + k-means 0.825, 0.815; with
-    the earlier short Adam layer-wise stage (seeds 0 and 1) DEC 0.829, 0.820 and IDEC
-    0.799, 0.788; see docs/results.md.
+    Defaults: the paper's clustering phase (SGD, lr 0.01, momentum 0.9, tol 0.1%) after the
+    shared pretraining (``d-128-128-512-10``; 20 layer-wise epochs per layer, then 120 end
+    to end, batches of 64); ``update_interval=30`` iterations is about one pass over digits
+    (1,797 samples). Measured on digits (1 thread), seeds 0-4 (the results store): ACC 0.880
+    / NMI 0.856 (0.868 0.849 0.918 0.930 0.833) in about 10 s a fit (pretraining included),
+    from AE + k-means ACC 0.833 on the same embeddings (IDEC: 0.875 / 0.847); with
+    end-to-end pretraining only, 0.834 in 8.9 s (the build that added the layer-wise stage,
+    whose DEC scored 0.873). On MNIST with the papers' network and DEC's reference
+    pretraining recipe (``dclearn.methods.registry.PAPER_SCALE``), seeds 0 and 1: DEC 0.870,
+    0.858 (paper 0.843), IDEC 0.861, 0.847 (paper 0.881; reconstruction error on [0, 1]
+    pixels; with the authors' units, see ``idec.IDEC``, seed 0 reaches 0.884), from AE +
+    k-means 0.825, 0.815; with the earlier short Adam layer-wise stage (seeds 0 and 1) DEC
+    0.829, 0.820 and IDEC 0.799, 0.788; see docs/results.md.
 
     Fitted attributes: ``labels_`` (argmax q), ``cluster_centers_`` (K, d),
     ``init_labels_`` (the k-means partition of the pretrained embedding that training

@@ -109,7 +109,7 @@ class InfoGAN(GANRestartMixin, BaseClusterer):
     also the most stable on digits, without labels (mean ARI between the partitions
     of seeds 0-2: 0.653, versus 0.585 and 0.634; ``tools/stability.py``'s
     criterion). Measured on digits, seeds 0-4, one CPU thread: ACC 0.879 0.803 0.721
-    0.759 0.742 (mean 0.781 +- 0.055), NMI 0.786 0.746 0.681 0.679 0.675 (mean 0.713),
+    0.759 0.742 (mean 0.781 +- 0.056), NMI 0.786 0.746 0.681 0.679 0.675 (mean 0.713),
     about 17 s of CPU time a fit on an idle core. Twice the training does not lift the
     mean: 60 epochs give 0.908 0.802 0.719 0.796 0.736 (mean 0.792, 30-35 CPU s), so the
     limit is not the time budget but the partition each seed's game settles in: a 10-way

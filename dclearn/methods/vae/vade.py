@@ -135,17 +135,17 @@ class VaDE(RestartMixin, _MixtureModelMixin, _VAEMixin, BaseClusterer):
         training data is kept (``restarts.py``: the selection ``GaussianMixture(n_init)``
         makes for EM, applied to the whole model; no label is read).
     collapse_fraction, on_collapse : the collapse guard (``"warn"`` or ``"raise"``).
-
-    Defaults (chosen without labels, for a 1-thread CPU on digits): pretraining with
-    20 layer-wise epochs per layer, then 200 end-to-end epochs of batches of 64 (Adam
-    1e-3, BCE loss); VaDE training 50 epochs of batches of 64 at lr 2e-3 decayed by
-    0.9 every 10 epochs; 4 restarts, a count set by time (about 25 s a restart on one
-    thread; notebook 03 must stay within 3 minutes on two cores).
-    Measured on digits (1 thread), seeds 0-4: ACC 0.865 / NMI 0.844, 100-110 s a fit; a
-    single fit (``n_restarts=1``) 0.801 (seeds 0-19: 0.74-0.91). The optimum a fit ends in
-    depends mostly on its pretrained embedding; neither lr 5e-3 nor 300 epochs changed a
-    single fit's result, and started from the true classes (``tools/vade_oracle.py``, a
-    diagnostic that reads the labels) fits end at 0.948 with the same mean ELBO: the start
+ Defaults (chosen without labels, for a 1-thread CPU on digits): pretraining with 20
+layer-wise epochs per layer, then 200 end-to-end epochs of batches of 64 (Adam 1e-3, BCE
+loss); VaDE training 50 epochs of batches of 64 at lr 2e-3 decayed by 0.9 every 10 epochs; 4
+restarts, a count set by time (about 25 s a restart on one thread; notebook 03 must stay
+within 3 minutes on two cores). Measured on digits (1 thread), seeds 0-4 (the results
+store): ACC 0.845 / NMI 0.836 (0.870 0.870 0.791 0.821 0.870); in the build that set these
+defaults 0.865 / 0.844, 100-110 s a fit, and a single fit (``n_restarts=1``) 0.801 (seeds
+0-19: 0.74-0.91). The optimum a fit ends in depends mostly on its pretrained embedding;
+neither lr 5e-3 nor 300 epochs changed a single fit's result, and started from the true
+classes (``tools/vade_oracle.py``, a diagnostic that reads the labels) fits end at 0.948
+with the same mean ELBO: the start
     decides. MNIST, and what the paper's 0.945 rests on: docs/results.md.
 
     Fitted attributes: ``net_`` (``VAENet``), ``weights_`` (pi, K), ``means_`` (K, d),
