@@ -30,6 +30,22 @@ def test_cluster_acc_check(capsys):
     with pytest.raises(ExerciseCheckError, match="return statement"):
         checks.check_cluster_acc(lambda t, p: None)
 
+    def raw_ids(t, p):  # a table indexed by the raw ids: -1 wraps onto the last row
+        m = np.zeros((p.max() + 1, t.max() + 1))
+        np.add.at(m, (p, t), 1)
+        r, c = linear_sum_assignment(-m)
+        return m[r, c].sum() / len(t)
+
+    def sized_by_unique(t, p):  # sized by the number of ids, indexed by the ids themselves
+        m = np.zeros((len(np.unique(p)), len(np.unique(t))))
+        np.add.at(m, (p, t), 1)
+        r, c = linear_sum_assignment(-m)
+        return m[r, c].sum() / len(t)
+
+    for wrong in (raw_ids, sized_by_unique):
+        with pytest.raises(ExerciseCheckError, match="labels, not positions"):
+            checks.check_cluster_acc(wrong)
+
 
 def test_kmeans_step_check():
     def ref(X, C):
@@ -48,6 +64,15 @@ def test_kmeans_step_check():
         checks.check_kmeans_step(lambda X, C: (torch.cdist(X, C).argmax(1), C))
     with pytest.raises(ExerciseCheckError, match="pair"):
         checks.check_kmeans_step(lambda X, C: C)
+
+    def no_minlength(X, C):  # bincount without minlength: short when the last cluster is empty
+        labels = torch.cdist(X, C).argmin(1)
+        counts = torch.bincount(labels)
+        sums = torch.zeros_like(C).index_add_(0, labels, X)
+        return labels, torch.where(counts[:, None] > 0, sums / counts.clamp_min(1)[:, None], C)
+
+    with pytest.raises(ExerciseCheckError, match="minlength=k"):
+        checks.check_kmeans_step(no_minlength)
 
 
 def test_gmm_check():
@@ -86,6 +111,8 @@ def test_dec_checks_catch_classic_mistakes():
     with pytest.raises(ExerciseCheckError, match="differentiable"):
         checks.check_kl_clustering_loss(
             lambda p, q: torch.tensor(float(kl_clustering_loss(p, q.detach()))))
+    with pytest.raises(ExerciseCheckError, match="0 \\* log\\(0\\) is nan"):
+        checks.check_kl_clustering_loss(lambda p, q: (p * (p / q).log()).sum(1).mean())
 
 
 def test_dcn_check():
@@ -175,13 +202,14 @@ def test_vat_perturbation_check_catches_classic_mistakes(capsys):
         return torch.as_tensor(eps, dtype=x.dtype).reshape(-1, *[1] * (x.ndim - 1))
 
     def vat(model, x, xi, eps, n_power=1, *, backward=False, whole_batch=False, scale=True,
-            skip_grad=False, plus_x=False):
+            skip_grad=False, plus_x=False, probe_eps=False):
         with torch.no_grad():
             p = torch.softmax(model(x), 1)
         d = unit(torch.randn_like(x))
+        step = radii(eps, x) if probe_eps else xi
         for _ in range(0 if skip_grad else n_power):
             d.requires_grad_(True)
-            kl = F.kl_div(torch.log_softmax(model(x + xi * d), 1), p, reduction="batchmean")
+            kl = F.kl_div(torch.log_softmax(model(x + step * d), 1), p, reduction="batchmean")
             if backward:
                 kl.backward()
                 grad = d.grad
@@ -203,6 +231,8 @@ def test_vat_perturbation_check_catches_classic_mistakes(capsys):
         checks.check_vat_perturbation(lambda *a: vat(*a, backward=True))
     with pytest.raises(ExerciseCheckError, match="not the perturbed point"):
         checks.check_vat_perturbation(lambda *a: vat(*a, plus_x=True))
+    with pytest.raises(ExerciseCheckError, match="probe at x \\+ xi \\* d"):
+        checks.check_vat_perturbation(lambda *a: vat(*a, probe_eps=True))
 
     def eps_unshaped(model, x, xi, eps, n_power=1):
         r = vat(model, x, xi, 1.0, n_power)
@@ -262,6 +292,10 @@ def test_reparameterize_check_catches_mistakes():
         "forgot to add the mean": lambda mu, logvar, eps: torch.exp(0.5 * logvar) * eps,
         "differentiable": lambda mu, logvar, eps: torch.tensor(
             (mu + torch.exp(0.5 * logvar) * eps).detach().numpy()),
+        "with respect to logvar": lambda mu, logvar, eps: mu + torch.exp(
+            0.5 * logvar).detach() * eps,
+        "with respect to mu": lambda mu, logvar, eps: mu.detach() + torch.exp(
+            0.5 * logvar) * eps,
     }
     for words, fn in wrong.items():
         with pytest.raises(checks.ExerciseCheckError, match=words):

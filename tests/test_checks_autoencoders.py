@@ -239,14 +239,18 @@ def test_depict_targets_check_names_the_mistake(wrong, words):
 # --- DEC's training loop ----------------------------------------------------------------------
 def fit_dec(X, encoder, centroids, q_fn, p_fn, kl_fn, n_updates=10, steps_per_update=20,
             batch_size=64, lr=0.01, generator=None, detach_p=True, whole_data=True,
-            train_centroids=True, ascend=False):
+            train_centroids=True, ascend=False, stale_mu=False, stale_z=False,
+            loss_tensors=False, per_step=False):
     mu = torch.nn.Parameter(centroids.detach().clone())
     params = list(encoder.parameters()) + ([mu] if train_centroids else [])
     opt = torch.optim.SGD(params, lr=lr, momentum=0.9)
     history = []
+    with torch.no_grad():
+        Z0 = encoder(X)
     for _ in range(n_updates):
         with torch.no_grad() if detach_p else torch.enable_grad():
-            P = p_fn(q_fn(encoder(X), mu)) if whole_data else None
+            Z = Z0 if stale_z else encoder(X)
+            P = p_fn(q_fn(Z, centroids if stale_mu else mu)) if whole_data else None
         total = 0.0
         for _ in range(steps_per_update):
             idx = torch.randint(0, len(X), (batch_size,), generator=generator)
@@ -256,15 +260,20 @@ def fit_dec(X, encoder, centroids, q_fn, p_fn, kl_fn, n_updates=10, steps_per_up
             opt.zero_grad()
             (-loss if ascend else loss).backward(retain_graph=not detach_p)
             opt.step()
-            total += float(loss.detach())
-        history.append(total / steps_per_update)
+            total = total + (loss if loss_tensors else float(loss.detach()))
+            if per_step:
+                history.append(float(loss.detach()))
+        if not per_step:
+            history.append(total / steps_per_update)
     return mu.detach(), history
 
 
 def test_dec_loop_check_passes_the_reference(capsys):
     ck.check_dec_training_loop(fit_dec)
     ck.check_dec_training_loop(ck._reference("fit_dec"))
-    assert capsys.readouterr().out.count("OK") == 2
+    # a history of loss tensors that still require grad is read, not a RuntimeError
+    ck.check_dec_training_loop(lambda *a, **k: fit_dec(*a, **k, loss_tensors=True))
+    assert capsys.readouterr().out.count("OK") == 3
 
 
 @pytest.mark.parametrize("options, words", [
@@ -272,6 +281,9 @@ def test_dec_loop_check_passes_the_reference(capsys):
     ({"detach_p": False}, "carries a gradient"),
     ({"train_centroids": False}, "centroids did not move"),
     ({"ascend": True}, "instead of down"),
+    ({"stale_mu": True}, "centroids the loop started with"),
+    ({"stale_z": True}, "embedding of the data taken before training"),
+    ({"per_step": True}, "one mean loss per update"),
 ])
 def test_dec_loop_check_names_the_mistake(options, words):
     def wrong(*args, **kwargs):

@@ -19,6 +19,8 @@ def _np(a, name: str, what: str) -> np.ndarray:
         _fail(what, f"{name} is None: did you forget a return statement?")
     if isinstance(a, torch.Tensor):
         a = a.detach().cpu().numpy()
+    elif isinstance(a, (list, tuple)):  # e.g. a history of loss tensors that require grad
+        a = [v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else v for v in a]
     try:
         return np.asarray(a, dtype=np.float64)
     except (TypeError, ValueError):

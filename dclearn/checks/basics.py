@@ -29,13 +29,21 @@ def check_cluster_acc(fn, n_cases: int = 20, seed: int = 0) -> None:
         _fail(what, f"relabelling the clusters of a perfect clustering must give 1.0, got "
                     f"{got:.4f}. Cluster ids are arbitrary: match them to classes first "
                     f"(scipy.optimize.linear_sum_assignment on the contingency table).")
+    ids_hint = ("Cluster and class ids are labels, not positions: number the distinct "
+                "values first (np.unique(..., return_inverse=True)) and build the table on "
+                "those numbers.")
     for case in range(n_cases):
         n = int(rng.integers(5, 60))
         k_true, k_pred = int(rng.integers(2, 6)), int(rng.integers(2, 7))
         y_true = rng.integers(0, k_true, n)
         y_pred = rng.integers(0, k_pred, n)
         want = cluster_acc(y_true, y_pred)
-        got = fn(y_true.copy(), y_pred.copy())
+        try:
+            got = fn(y_true.copy(), y_pred.copy())
+        except (IndexError, ValueError) as err:
+            _fail(what, f"case {case} failed ({type(err).__name__}: {err}) for y_true="
+                        f"{y_true.tolist()}, y_pred={y_pred.tolist()}, where some ids are "
+                        f"missing. {ids_hint}")
         try:
             got = float(got)
         except (TypeError, ValueError):
@@ -54,7 +62,23 @@ def check_cluster_acc(fn, n_cases: int = 20, seed: int = 0) -> None:
                         "Hungarian method.")
             _fail(what, f"case {case}: got {got:.4f}, expected {want:.4f} for y_true="
                         f"{y_true.tolist()}, y_pred={y_pred.tolist()}.{hint}")
-    _passed(what, n_cases + 1)
+    # ids that are not 0..K-1: classes 3, 7, 11 and clusters -1 (a "noise" id), 10, 20, 30;
+    # class 11 is split into a large cluster -1 and a small cluster 30
+    y_true = np.repeat([3, 7, 11], [12, 12, 16])
+    y_pred = np.repeat([10, 20, -1, 30], [12, 12, 12, 4])
+    order = rng.permutation(40)
+    y_true, y_pred = y_true[order], y_pred[order]
+    want = cluster_acc(y_true, y_pred)
+    try:
+        got = float(fn(y_true.copy(), y_pred.copy()))
+    except (IndexError, ValueError) as err:
+        _fail(what, f"failed on y_true with classes 3, 7, 11 and y_pred with clusters -1, 10, "
+                    f"20, 30 ({type(err).__name__}: {err}). {ids_hint}")
+    if abs(got - want) > 1e-9:
+        _fail(what, f"with classes 3, 7, 11 and clusters -1, 10, 20, 30 got {got:.4f}, "
+                    f"expected {want:.4f}. {ids_hint} (Indexing a table by the raw ids sends "
+                    f"-1 to the last row.)")
+    _passed(what, n_cases + 2)
 
 
 def check_kmeans_step(fn, n_cases: int = 10, seed: int = 0) -> None:
@@ -67,11 +91,21 @@ def check_kmeans_step(fn, n_cases: int = 10, seed: int = 0) -> None:
         n, d, k = 40 + 5 * case, 2 + case % 3, 3 + case % 3
         X = torch.randn(n, d, generator=g, dtype=torch.float64)
         C = X[torch.randperm(n, generator=g)[:k]].clone()
-        if case == n_cases - 1:  # a centroid far away gets no point: it must stay put
-            C[0] = 100.0
+        # a centroid far away gets no point and must stay put: the first, then the last one
+        far = {n_cases - 1: 0, n_cases - 2: k - 1}.get(case)
+        if far is not None:
+            C[far] = 100.0
         want_l = assign_clusters(X, C)
         want_C = update_centroids(X, want_l, k, previous=C)
-        out = fn(X.clone(), C.clone())
+        try:
+            out = fn(X.clone(), C.clone())
+        except (RuntimeError, IndexError, ValueError) as err:
+            if far is None:
+                raise
+            _fail(what, f"failed when centroid {far} of {k} has no point ({type(err).__name__}: "
+                        f"{err}). Count the points per cluster for all k clusters (e.g. "
+                        f"torch.bincount(labels, minlength=k)), and keep the old position of "
+                        f"a centroid with none.")
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             _fail(what, "should return a pair (labels, new_centroids).")
         labels = _np(out[0], "labels", what)
@@ -84,10 +118,10 @@ def check_kmeans_step(fn, n_cases: int = 10, seed: int = 0) -> None:
                         f"centroids, one row per point).")
         _same_shape(new_C, want_C.numpy(), "new_centroids", what)
         if not np.allclose(new_C, want_C.numpy(), atol=1e-6):
-            if case == n_cases - 1 and not np.allclose(new_C[0], C[0].numpy()):
+            if far is not None and not np.allclose(new_C[far], C[far].numpy()):
                 _fail(what, "a centroid with no assigned point must keep its old position "
                             "(the mean of zero points is undefined; yours gave "
-                            f"{new_C[0].round(3).tolist()}).")
+                            f"{new_C[far].round(3).tolist()}).")
             err = np.abs(new_C - want_C.numpy()).max()
             _fail(what, f"case {case}: the new centroids are not the means of the points "
                         f"assigned to them (largest error {err:.3g}).")

@@ -79,8 +79,9 @@ def check_positive_fraction(fn, seed: int = 0) -> None:
     ``select_pairs`` marks a pair positive exactly when both images share a cluster. For a
     batch of ``B`` images drawn independently and uniformly over ``K`` clusters, the
     expected share of the ``B x B`` pairs (the diagonal included, as in the library's
-    similarity matrix) selected as positive is ``1 / B + (1 - 1 / B) / K``. The check
-    compares with that value and with a simulation of the library's ``select_pairs``.
+    similarity matrix) selected as positive has a closed form (the exercise asks for it).
+    The check compares with that value and with a simulation of the library's
+    ``select_pairs``.
     """
     from ..methods.feedforward.dac import select_pairs
 

@@ -135,6 +135,21 @@ def check_kl_clustering_loss(fn, n_cases: int = 10, seed: int = 0) -> None:
                 _fail(what, "sum over the clusters (do not average over them), then average "
                             "over the samples.")
             _fail(what, f"got {got:.5f}, expected {want:.5f}.")
+    # targets with exact zeros (a sharpened P can underflow): 0 log 0 counts as 0
+    p = torch.softmax(torch.randn(16, 4, generator=g) * 2, 1)
+    p[::3, 0] = 0.0
+    p = p / p.sum(1, keepdim=True)
+    q = torch.softmax(torch.randn(16, 4, generator=g), 1)
+    want = float(kl_clustering_loss(p, q))
+    got = _np(fn(p.clone(), q.clone()), "loss", what).reshape(-1)
+    if got.size != 1 or not np.isfinite(got[0]):
+        _fail(what, "with exact zeros in p the loss is not a finite number: a term with "
+                    "p_ij = 0 contributes 0 (the limit of p log p), but 0 * log(0) is nan in "
+                    "floating point. Guard the logarithm (e.g. log(p.clamp_min(1e-12))) or "
+                    "keep only the terms with p > 0.")
+    if abs(float(got[0]) - want) > 1e-5:
+        _fail(what, f"with exact zeros in p: got {float(got[0]):.5f}, expected {want:.5f} "
+                    f"(terms with p_ij = 0 contribute 0).")
     p = torch.softmax(torch.randn(8, 3, generator=g), 1)
     q = torch.softmax(torch.randn(8, 3, generator=g), 1).requires_grad_(True)
     _needs_grad(what, fn(p, q), {"q": q}, "the loss")

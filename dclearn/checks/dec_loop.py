@@ -40,13 +40,28 @@ def check_dec_training_loop(fn, seed: int = 0) -> None:
         centroids = encoder(X[[0, n - 1]]).clone()
     start_w = encoder.weight.detach().clone()
     start_c = centroids.clone()
-    log = {"p_rows": [], "p_grad": False, "kl_p_grad": False, "kl_calls": 0, "P0": None}
+    log = {"p_rows": [], "p_grad": False, "kl_p_grad": False, "kl_calls": 0, "P0": None,
+           "last_mu": None, "train_mu": None, "stale": None}
     with torch.no_grad():
         q0 = soft_assignment(encoder(X), start_c)
+
+    def q_fn(z, mu):
+        log["last_mu"] = mu  # the tensor itself: a trained Parameter shows its current values
+        return soft_assignment(z, mu)
 
     def p_fn(q):
         log["p_rows"].append(q.shape[0])
         log["p_grad"] = log["p_grad"] or q.requires_grad
+        if log["train_mu"] is not None and log["stale"] is None and q.shape[0] == n:
+            # after the first steps, P must come from the encoder and centroids as they are now
+            with torch.no_grad():
+                now = soft_assignment(encoder(X), log["train_mu"].detach())
+            if not torch.allclose(q.detach().float(), now.float(), atol=1e-5):
+                with torch.no_grad():
+                    same_mu = soft_assignment(encoder(X), log["last_mu"].detach())
+                log["stale"] = ("centroids" if torch.allclose(q.detach().float(),
+                                                              same_mu.float(), atol=1e-5)
+                                else "embedding")
         p = target_distribution(q)
         if log["P0"] is None:
             log["P0"] = p.detach().clone()
@@ -55,10 +70,11 @@ def check_dec_training_loop(fn, seed: int = 0) -> None:
     def kl_fn(p, q):
         log["kl_calls"] += 1
         log["kl_p_grad"] = log["kl_p_grad"] or p.requires_grad
+        log["train_mu"] = log["last_mu"]  # the centroids the training step used
         return kl_clustering_loss(p, q)
 
     n_updates, steps, bs = 4, 5, 16
-    out = fn(X, encoder, centroids, soft_assignment, p_fn, kl_fn, n_updates=n_updates,
+    out = fn(X, encoder, centroids, q_fn, p_fn, kl_fn, n_updates=n_updates,
              steps_per_update=steps, batch_size=bs, lr=0.05,
              generator=torch.Generator().manual_seed(seed))
     if not isinstance(out, (tuple, list)) or len(out) != 2:
@@ -74,6 +90,14 @@ def check_dec_training_loop(fn, seed: int = 0) -> None:
     if log["p_grad"] or log["kl_p_grad"]:
         _fail(what, "P carries a gradient: it is a fixed target between two updates, so "
                     "compute q and P under torch.no_grad() (or detach P).")
+    if log["stale"] == "centroids":
+        _fail(what, "P was computed from the centroids the loop started with, not from the "
+                    "ones it trains: after the first update, q for the target must use the "
+                    "trained centroids (the same tensor as in the training steps).")
+    if log["stale"] == "embedding":
+        _fail(what, "P was computed from an embedding of the data taken before training: "
+                    "encode X again with the current encoder at every update (the target "
+                    "follows the network as it learns).")
     if log["kl_calls"] != n_updates * steps:
         _fail(what, f"the loss was computed {log['kl_calls']} times; expected one per step, "
                     f"{n_updates} x {steps} = {n_updates * steps}.")
@@ -87,8 +111,9 @@ def check_dec_training_loop(fn, seed: int = 0) -> None:
         _fail(what, "the centroids did not move: DEC optimises them together with the "
                     "encoder (make them an nn.Parameter given to the optimiser).")
     hist = _np(history, "kl_history", what).ravel()
-    if hist.size < 1:
-        _fail(what, "kl_history should hold one mean loss per update (or per step).")
+    if hist.size != n_updates:
+        _fail(what, f"kl_history has {hist.size} values; it should hold one mean loss per "
+                    f"update ({n_updates}).")
     with torch.no_grad():
         P0 = log["P0"] if log["P0"].shape == q0.shape else target_distribution(q0)
         before = float(kl_clustering_loss(P0, q0))

@@ -40,11 +40,21 @@ def check_reparameterize(fn, n_cases: int = 10, seed: int = 0) -> None:
         _fail(what, f"largest difference {np.abs(got - want).max():.3g} from "
                     "mu + exp(logvar / 2) * eps.")
     mu = torch.zeros(4, 2, requires_grad=True)
-    logvar = torch.zeros(4, 2, requires_grad=True)
-    z = fn(mu, logvar, torch.randn(4, 2, generator=g))
+    logvar = torch.randn(4, 2, generator=g).requires_grad_(True)
+    eps = torch.randn(4, 2, generator=g)
+    z = fn(mu, logvar, eps)
     if not isinstance(z, torch.Tensor) or not z.requires_grad:
         _fail(what, "z must stay differentiable with respect to mu and logvar (torch "
                     "operations only): that is the whole point of the trick.")
+    z.sum().backward()
+    # dz/dmu = 1 and dz/dlogvar = eps * exp(logvar / 2) / 2, element by element
+    want_lv = (0.5 * torch.exp(0.5 * logvar.detach()) * eps).numpy()
+    for name, grad, want in (("mu", mu.grad, np.ones((4, 2))), ("logvar", logvar.grad, want_lv)):
+        if grad is None or not np.allclose(grad.numpy(), want, atol=1e-5):
+            _fail(what, f"the gradient of z with respect to {name} is "
+                        f"{'missing' if grad is None else 'wrong'}: z must be computed from mu "
+                        f"and logvar with torch operations, without .detach() on either "
+                        f"(the trick exists so that both receive gradients).")
     _passed(what, n_cases)
 
 
