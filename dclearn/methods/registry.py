@@ -95,7 +95,7 @@ PAPER_SCALE: dict[str, dict] = {
     "vaegan": _VAEGAN_MNIST,
     # DCFAE: the authors' code's widths (chosen by image size), weights, batch and rate
     "dcfae": dict(grouper_hidden=(2048, 512, 512), adversarial_weight=100.0, batch_size=256,
-                  lr=1e-4, pretrain_epochs=100, epochs=100),
+                  lr=1e-4, pretrain_epochs=100, epochs=100, image_size=32),
     # DBN + NMMC: the standard DBN recipe (Hinton, Osindero and Teh 2006; see dbn_nmmc.py)
     "dbn_nmmc": _DBN_MNIST,
 }

@@ -60,6 +60,8 @@ docstring):
   embeddings), although k-means scores the higher ACC there (see the class docstring).
 * The code clusters the MNIST test split only, after training on all 70,000 images;
   here ``labels_`` cover the data given to ``fit``.
+* The code resizes MNIST to 32 x 32 (``tf.image.resize``, bilinear) before everything;
+  ``image_size=32`` does the same (``PAPER_SCALE``), the default keeps the images' size.
 """
 
 from __future__ import annotations
@@ -128,6 +130,8 @@ class DCFAE(_DCFAEModelMixin, BaseClusterer):
     affinity : the spectral graph, ``"nearest_neighbors"`` (10 neighbours) or ``"rbf"``
         (gamma 1, the code's).
     n_init : restarts of k-means (and of the k-means inside spectral clustering).
+    image_size : None (the images as given), or the side they are resized to (bilinear) before
+        the networks, in ``fit`` and after it; the code resizes MNIST to 32 (``PAPER_SCALE``).
 
     Fitted attributes: ``fae_`` (``FusionAutoencoder``), ``discriminator_`` (or None),
     ``grouper_`` (or None), ``cluster_centers_`` (K, latent) in the embedding (for
@@ -162,8 +166,8 @@ class DCFAE(_DCFAEModelMixin, BaseClusterer):
                  lr: float = 1e-3, augment: bool = True, rotation: float = 10.0,
                  shift: float = 1 / 32, cluster: str = "spectral",
                  affinity: str = "nearest_neighbors", n_init: int = 20,
-                 random_state: int | None = None, device: str = "auto",
-                 verbose: bool = True) -> None:
+                 image_size: int | None = None, random_state: int | None = None,
+                 device: str = "auto", verbose: bool = True) -> None:
         self.n_clusters = n_clusters
         self.latent = latent
         self.channels = channels
@@ -189,6 +193,7 @@ class DCFAE(_DCFAEModelMixin, BaseClusterer):
         self.cluster = cluster
         self.affinity = affinity
         self.n_init = n_init
+        self.image_size = image_size
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
@@ -205,6 +210,9 @@ class DCFAE(_DCFAEModelMixin, BaseClusterer):
                 f"DCFAE needs X in [0, 1] (its decoder is a sigmoid trained with "
                 f"cross-entropy); got values in [{lo:.3g}, {hi:.3g}]. Rescale X, e.g. "
                 "(X - X.min()) / (X.max() - X.min()).")
+        if self.image_size is not None and not _is_int(self.image_size, 8):
+            raise ValueError(f"image_size must be None or an integer >= 8 (the side the images "
+                             f"are resized to), got {self.image_size!r}.")
         for name, low in (("latent", 1), ("pretrain_epochs", 0), ("epochs", 0),
                           ("batch_size", 2), ("n_init", 1)):
             if not _is_int(getattr(self, name), low):
@@ -241,19 +249,19 @@ class DCFAE(_DCFAEModelMixin, BaseClusterer):
                              "second stage); set grouper=False to cluster the FAE's means.")
 
     # --- pieces -------------------------------------------------------------------------
-    def _rec_weight(self) -> float:
+    def _rec_weight(self, shape: tuple) -> float:
         if self.rec_weight == "auto":  # as many pixels as the code's 32 x 32 images
-            return 1024.0 / (self.input_shape_[1] * self.input_shape_[2])
+            return 1024.0 / (shape[1] * shape[2])
         return float(self.rec_weight)
 
     def _build(self, X: torch.Tensor) -> None:
-        shape = tuple(int(s) for s in X.shape[1:])
+        shape = tuple(int(s) for s in X.shape[1:])  # the networks' size (after image_size)
         enc_ch, disc_ch = fae_channels(shape[1])
         enc_ch = tuple(self.channels) if self.channels is not None else enc_ch
         disc_ch = tuple(self.disc_channels) if self.disc_channels is not None else disc_ch
         dev = self.device_
         self.adversarial_weight_ = float(self.adversarial_weight)
-        self.rec_weight_ = self._rec_weight()
+        self.rec_weight_ = self._rec_weight(shape)
         self.fae_ = FusionAutoencoder(shape, int(self.latent), enc_ch,
                                       bool(self.residual)).to(dev)
         self.discriminator_ = (Discriminator(shape, disc_ch, bool(self.residual)).to(dev)
@@ -267,6 +275,7 @@ class DCFAE(_DCFAEModelMixin, BaseClusterer):
     # --- training -----------------------------------------------------------------------
     def _fit(self, X, y):
         dev = self.device_
+        X = self._sized(X)  # (N, C, s, s) when image_size is set
         self._build(X)
         fae, disc, grp = self.fae_, self.discriminator_, self.grouper_
         fae_params = list(fae.parameters())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from sklearn.exceptions import NotFittedError
 
 from ...train import make_generator, predict_in_batches
@@ -24,7 +25,16 @@ class _DCFAEModelMixin:
     """Inference and generation of a fitted DCFAE."""
 
     # --- inference ----------------------------------------------------------------------
+    def _sized(self, X: torch.Tensor) -> torch.Tensor:
+        """X (N, C, H, W) resized bilinearly to ``image_size`` squared when that is set."""
+        s = getattr(self, "image_size", None)
+        if s is None or tuple(X.shape[-2:]) == (int(s), int(s)):
+            return X
+        return F.interpolate(X, size=(int(s), int(s)), mode="bilinear",
+                             align_corners=False).clamp_(0.0, 1.0)
+
     def _encode_mean(self, X: torch.Tensor) -> torch.Tensor:
+        X = self._sized(X)
         self.fae_.eval()
         return predict_in_batches(lambda xb: self.fae_.encode(xb)[0].float(), X)  # (N, latent)
 
@@ -64,7 +74,10 @@ class _DCFAEModelMixin:
         return self._decode(Zt.to(self.device_))
 
     def reconstruct(self, X) -> np.ndarray:
-        """The decoder's image at the posterior mean, ``sigmoid(decoder(mu(x)))``, like ``X``."""
+        """The decoder's image at the posterior mean, ``sigmoid(decoder(mu(x)))``.
+
+        Shaped like ``X``, or ``image_size`` squared when that is set.
+        """
         Xt = self._check_fitted_input(X)
         with torch.inference_mode():
             return self._decode(self._encode_mean(Xt))

@@ -60,6 +60,24 @@ def test_sample_and_reconstruct_ranges(tiny, small):
         tiny.sample(0)
 
 
+def test_image_size_resizes_before_the_networks(small, digits):
+    """``image_size`` (the code's 32 x 32 for MNIST) resizes in fit and in every later call."""
+    X, _ = small
+    est = DCFAE(10, random_state=0, image_size=16, **TINY).fit(X)
+    assert est.fae_.input_shape == (1, 16, 16)
+    assert est.rec_weight_ == 1024.0 / (16 * 16)  # "auto" counts the networks' pixels
+    assert est.reconstruct(X[:3]).shape == (3, 1, 16, 16)
+    assert est.sample(2, random_state=0).shape == (2, 1, 16, 16)
+    Xn = digits.X[300:340]  # new 8 x 8 images are resized the same way
+    assert est.predict(Xn).shape == (40,) and est.transform(Xn).shape == (40, 4)
+    with torch.no_grad():
+        up = torch.nn.functional.interpolate(X[:5], size=(16, 16), mode="bilinear",
+                                             align_corners=False).clamp(0, 1)
+    assert np.allclose(est.transform(X[:5]), est._embed(up).numpy(), atol=1e-6)
+    with pytest.raises(ValueError, match="shape"):  # the fitted input size still applies
+        est.predict(up)
+
+
 def test_same_seed_same_labels(small):
     X, _ = small
     a = DCFAE(10, random_state=3, cluster="kmeans", **TINY).fit(X)
@@ -126,6 +144,8 @@ def test_ablation_switches(small):
     (dict(shift=0.6), "shift"),
     (dict(residual="yes"), "residual"),
     (dict(epochs=0), "epochs >= 1"),
+    (dict(image_size=4), "image_size"),
+    (dict(image_size=16.5), "image_size"),
 ])
 def test_bad_parameters(small, bad, match):
     X, _ = small
