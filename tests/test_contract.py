@@ -27,6 +27,7 @@ import pytest
 import scipy.sparse
 import sklearn
 import torch
+from packaging.version import Version
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
@@ -262,7 +263,7 @@ SKLEARN_SKIPPED_FOR = {
             "Monte Carlo ELBO whose noise follows the row order"},
 }
 
-if sklearn.__version__ >= "1.6":
+if Version(sklearn.__version__) >= Version("1.6"):  # not a string comparison: 1.10 > 1.6
     from sklearn.utils.estimator_checks import parametrize_with_checks
 
     def _expected_failures(estimator):

@@ -27,7 +27,7 @@ def test_mlp_paper_stack():
     sizes = [m.out_features for m in enc if isinstance(m, torch.nn.Linear)]
     assert sizes == [500, 500, 2000, 10]
     assert isinstance(list(enc)[-1], torch.nn.Linear)  # linear embedding layer
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="at least an input and an output"):
         MLP([3])
 
 

@@ -45,7 +45,14 @@ def test_confusion_and_history_and_images(digits):
     with pytest.raises(ValueError, match="no numeric entries"):
         plot.plot_history([{"phase": "x"}])
     assert len(plot.plot_images(digits.X, n=20, ncols=10).axes) == 20
-    assert plot.plot_toy(torch.rand(20, 2), np.zeros(20), centers=torch.rand(2, 2))
+    pts, cents = torch.rand(20, 2), torch.rand(2, 2)
+    fig = plot.plot_toy(pts, np.zeros(20), centers=cents, title="toy")
+    ax = fig.axes[0]
+    assert len(fig.axes) == 1 and ax.get_title() == "toy"
+    points, crosses = ax.collections  # the scatter of the points, then the centroids
+    assert np.allclose(points.get_offsets(), pts.numpy())
+    assert np.allclose(crosses.get_offsets(), cents.numpy())
+    assert len(plot.plot_toy(pts, np.zeros(20)).axes[0].collections) == 1  # no centroids
 
 
 def test_snapshots_static_and_slider():

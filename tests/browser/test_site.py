@@ -105,7 +105,10 @@ def test_other_pages_load_cleanly(page, site_url, name):
     watch = visit(page, site_url, name)
     images = page.evaluate(IMAGES_JS)
     assert all(im["decoded"] and im["natural"] > 0 for im in images), f"{name}: {images}"
-    page.evaluate(MATH_JS)
+    math = page.evaluate(MATH_JS)
+    if math["math"]:  # equations on the page: every one typeset, none in error
+        assert math["mathjax"], f"{name}: equations on the page but MathJax did not load"
+        assert math["typeset"] == math["math"] and math["errors"] == 0, f"{name}: {math}"
     check_clean(watch, name)
 
 

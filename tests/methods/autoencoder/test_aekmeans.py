@@ -57,7 +57,7 @@ def test_errors(fitted, digits):
     for params in (dict(arch="rnn"), dict(loss="l1"), dict(pretrain_epochs=-1),
                    dict(hidden=()), dict(pretrain_lr=0.0), dict(latent=2.5),
                    dict(pretrain_layerwise_epochs=-2)):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="|".join(params)):
             AEKMeans(10, verbose=False, **params).fit(digits.X[:100])
     with pytest.raises(ValueError, match="conv"):
         AEKMeans(10, arch="conv", verbose=False).fit(digits.flat())

@@ -7,6 +7,7 @@ from sklearn.exceptions import NotFittedError
 
 from dclearn import evaluate
 from dclearn.methods.autoencoder.dcn import DCN, dcn_centroid_update
+from dclearn.methods.autoencoder.pretrain import clear_pretrain_cache
 
 SMALL = dict(hidden=(32, 32, 64), pretrain_epochs=2, pretrain_layerwise_epochs=1,
              batch_size=128, n_init=2, epochs=2)
@@ -59,6 +60,7 @@ def test_fit_contract(dcn, digits):
 
 
 def test_determinism(dcn, digits):
+    clear_pretrain_cache()  # really pretrain again, not from the first fit's cache
     again = DCN(10, random_state=0, device="cpu", verbose=False, **SMALL).fit(digits.X)
     assert np.array_equal(again.labels_, dcn.labels_)
     assert not any("acc" in h for h in again.history_)
@@ -80,7 +82,7 @@ def test_errors(dcn, digits):
         dcn.predict(digits.flat())
     for params in (dict(lamda=0.0), dict(lamda=-1.0), dict(lr=0.0), dict(epochs=-1),
                    dict(init_count=0), dict(batch_size=0), dict(arch="rnn")):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="|".join(params)):
             DCN(10, verbose=False, **params).fit(digits.X[:100])
     with pytest.raises(ValueError, match="lamda must be 'auto' or a positive number"):
         DCN(10, lamda="balanced", verbose=False).fit(digits.X[:100])

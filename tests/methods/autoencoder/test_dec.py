@@ -14,6 +14,7 @@ from dclearn.methods.autoencoder.dec import (
     target_distribution,
 )
 from dclearn.methods.autoencoder.idec import IDEC
+from dclearn.methods.autoencoder.pretrain import clear_pretrain_cache
 
 SMALL = dict(hidden=(32, 32, 64), pretrain_epochs=2, pretrain_layerwise_epochs=1,
              batch_size=128, n_init=2, max_iter=20, update_interval=5)
@@ -97,6 +98,7 @@ def test_history_and_snapshots(dec):
 
 
 def test_determinism(dec, digits):
+    clear_pretrain_cache()  # really pretrain again, not from the first fit's cache
     again = DEC(10, random_state=0, device="cpu", verbose=False, snapshot_every=1,
                 **SMALL).fit(digits.X)
     assert np.array_equal(again.labels_, dec.labels_)
@@ -121,7 +123,7 @@ def test_errors(cls, dec, digits):
         dec.predict(digits.flat())
     for params in (dict(alpha=0.0), dict(lr=-1.0), dict(update_interval=0), dict(tol=-0.1),
                    dict(optimizer="rmsprop"), dict(max_iter=0), dict(loss="l1")):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="|".join(params)):
             cls(10, verbose=False, **params).fit(digits.X[:100])
     assert cls().get_params()["n_clusters"] == 10
 

@@ -102,18 +102,19 @@ def test_errors(fitted, small):
                       dict(alpha=-1.0), dict(beta=float("nan")), dict(t=0.0), dict(lr=-1.0),
                       dict(hidden=()), dict(epochs=1.5),
                       dict(pretrain_layerwise_epochs=-1)):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="|".join(bad_param)):
             DEN(**{**FAST, **bad_param}).fit(small.X)
 
 
 def test_quality_on_digits(digits):
     # Measured with the defaults (alpha 0.1, beta 1e-3, chosen by stability; layer-wise
-    # then end-to-end pretraining), seeds 0-4: ACC 0.748 0.735 0.723 0.736 0.803 (mean
-    # 0.749, NMI 0.760, 1 thread): below k-means on the raw pixels (0.79), for the reason
-    # given in den.py (its constraints lower what the reconstruction alone reaches, 0.817).
-    # Float kernels differ between CPUs and the k-means on the final embedding amplifies it
-    # (an earlier build measured 0.777 on one 2-core machine and 0.731 on another), so seed
-    # 0 is tested with a margin under the lowest seed's figure.
+    # then end-to-end pretraining), seeds 0-4 (results/digits.json): ACC 0.809 0.810 0.727
+    # 0.740 0.752 (mean 0.768), NMI 0.757-0.765 (mean 0.762), 1 thread: below k-means on
+    # the raw pixels (0.79), for the reason given in den.py (its constraints lower what the
+    # reconstruction alone reaches, 0.817). Float kernels differ between CPUs and the
+    # k-means on the final embedding amplifies it in ACC (an earlier build measured 0.777 on
+    # one 2-core machine and 0.731 on another), so seed 0's ACC is tested with a margin
+    # under the lowest seed's figure; NMI moves far less from seed to seed.
     est = DEN(n_clusters=10, random_state=0, device="cpu", verbose=False).fit(digits.X)
     scores = evaluate(digits.y, est.labels_)
-    assert scores["acc"] > 0.70 and scores["nmi"] > 0.72
+    assert scores["acc"] > 0.70 and scores["nmi"] > 0.74

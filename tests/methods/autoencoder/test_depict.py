@@ -119,7 +119,7 @@ def test_errors(fitted, small):
                       dict(lr=0.0), dict(batch_size=0), dict(channels=()),
                       dict(epochs=-1), dict(clus_weight=0), dict(init_patience=-1),
                       dict(init_patience=1.5)):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="|".join(bad_param)):
             DEPICT(**{**FAST, **bad_param}).fit(small.X)
 
 
@@ -129,10 +129,10 @@ def test_init_phase_stops_when_held_out_agreement_stops_improving(small):
     cfg = {**FAST, "init_epochs": 40, "init_patience": 1, "epochs": 0}
     est = DEPICT(n_clusters=10, **cfg).fit(small.X)
     init = [h for h in est.history_ if h["phase"] == "DEPICT init"]
-    assert 2 <= len(init) < 40
+    assert 3 <= len(init) < 40  # at least the best epoch and two without gain
     nmis = [h["held_out_nmi_to_init"] for h in init]
     assert all(0.0 <= v <= 1.0 for v in nmis)
-    assert max(nmis[-2:]) <= max(nmis[:-2] or [1.0])  # stopped because it stopped improving
+    assert max(nmis[-2:]) <= max(nmis[:-2])  # stopped because it stopped improving
     # init_patience=0: a fixed number of epochs on all the data, no held-out score
     est = DEPICT(n_clusters=10, **{**cfg, "init_epochs": 3, "init_patience": 0}).fit(small.X)
     init = [h for h in est.history_ if h["phase"] == "DEPICT init"]
@@ -151,13 +151,13 @@ def test_target_parameter_reaches_the_self_training(small):
 
 
 def test_quality_on_digits(digits):
-    # Measured with the defaults, seeds 0-4: ACC 0.817, 0.821, 0.797, 0.705, 0.825 (mean
-    # 0.793, NMI 0.773). About k-means' 0.79 on average: DEPICT's labels stay close to
+    # Measured with the defaults, seeds 0-4: ACC 0.817 0.831 0.804 0.704 0.819 (mean 0.795),
+    # NMI 0.747-0.795 (seed 0: 0.786). About k-means' 0.79 on average: DEPICT's labels stay close to
     # the k-means partition of its small conv-DAE embedding (0.68-0.80 on digits).
     # Seed 0 is tested.
     est = DEPICT(n_clusters=10, random_state=0, device="cpu", verbose=False).fit(digits.X)
     scores = evaluate(digits.y, est.labels_)
-    assert scores["acc"] > 0.79 and scores["nmi"] > 0.75
+    assert scores["acc"] > 0.79 and scores["nmi"] > 0.77
     first = next(h for h in est.history_ if h["phase"] == "DEPICT init")
     last = [h for h in est.history_ if h["phase"] == "DEPICT init"][-1]
     assert last["clus"] < first["clus"]  # the head learns the initial clusters

@@ -6,6 +6,7 @@ from sklearn.exceptions import NotFittedError
 
 from dclearn import evaluate
 from dclearn.methods.autoencoder.n2d import N2D
+from dclearn.methods.autoencoder.pretrain import clear_pretrain_cache
 
 SMALL = dict(hidden=(32, 32, 64), pretrain_epochs=2, pretrain_layerwise_epochs=1,
              batch_size=128, random_state=0, device="cpu", verbose=False)
@@ -25,6 +26,7 @@ def test_isomap_labels_new_samples(digits):
 def test_tsne_is_transductive_and_deterministic(digits):
     X = digits.X[:300]
     a = N2D(10, **SMALL).fit(X)
+    clear_pretrain_cache()  # really pretrain again, not from the first fit's cache
     b = N2D(10, **SMALL).fit(X)
     assert np.array_equal(a.labels_, b.labels_)
     assert a.embedding_.shape == (300, 2)
@@ -48,5 +50,6 @@ def test_bad_parameters(digits):
 
 def test_quality_on_digits(digits):
     est = N2D(10, random_state=0, verbose=False).fit(digits.X)
-    # measured: seed 0 0.874, seed 1 0.889 (defaults); k-means on raw pixels 0.79
-    assert evaluate(digits.y, est.labels_)["acc"] > 0.84
+    # measured with the defaults, seeds 0-4: 0.874 0.889 0.880 0.888 0.910 (spread 0.012);
+    # k-means on raw pixels 0.79
+    assert evaluate(digits.y, est.labels_)["acc"] > 0.86

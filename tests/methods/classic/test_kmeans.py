@@ -52,11 +52,11 @@ def test_kmeans_matches_sklearn_inertia(digits):
 
 
 def test_kmeans_quality_on_digits(digits):
-    # measured ACC on seeds 0..4: 0.775, 0.795, 0.792, 0.79-0.80 (sklearn: 0.79)
+    # measured ACC on seeds 0..4: 0.775 0.795 0.792 0.792 0.787 (sklearn: 0.79)
     accs = [evaluate(digits.y, KMeans(10, random_state=s, device="cpu",
                                       verbose=False).fit(digits.X).labels_)["acc"]
             for s in range(3)]
-    assert np.mean(accs) > 0.77
+    assert np.mean(accs) > 0.78
 
 
 def test_kmeans_steps_decrease_inertia():

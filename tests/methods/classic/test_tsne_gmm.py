@@ -30,7 +30,7 @@ def test_fit_contract_and_quality(fitted, digits):
     assert fitted.embedding_.shape == (1797, 2)
     assert "acc" in fitted.history_[-1]
     # measured: 0.950 on seeds 0-4 (one embedding, the GMM kept by likelihood)
-    assert evaluate(digits.y, fitted.labels_)["acc"] > 0.93
+    assert evaluate(digits.y, fitted.labels_)["acc"] > 0.94
 
 
 def test_transductive_and_bad_input(fitted, digits):

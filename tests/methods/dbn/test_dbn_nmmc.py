@@ -91,9 +91,10 @@ def test_errors(digits):
 
 
 def test_quality_on_digits(fitted, digits):
-    # measured with the defaults, seed 0: ACC 0.813 NMI 0.772 (k-means on pixels: ACC 0.79)
+    # measured with the defaults, seed 0: ACC 0.815 NMI 0.775 (seeds 0-4: spreads 0.014 and
+    # 0.007; k-means on pixels: ACC 0.79)
     scores = evaluate(digits.y, fitted.labels_)
-    assert scores["acc"] > 0.78 and scores["nmi"] > 0.74
+    assert scores["acc"] > 0.80 and scores["nmi"] > 0.76
 
 
 def test_mnist_settings_are_parameters():

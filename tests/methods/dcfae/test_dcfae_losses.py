@@ -47,8 +47,11 @@ def test_student_t_similarities_other_alpha_and_diagonal():
     Pd = student_t_similarities(Z3, alpha=a, include_diagonal=True)
     assert Pd[0, 0].item() == pytest.approx(1.0 / (total + 3.0), rel=1e-5)
     assert Pd[0, 1].item() == pytest.approx(k[(0, 1)] / (total + 3.0), rel=1e-5)
-    # a large alpha is close to a Gaussian kernel exp(-d / 2)
-    assert k[(0, 1)] == pytest.approx(math.exp(-0.5), rel=0.01)
+    # a large alpha is close to a Gaussian kernel exp(-d / 2): squared distances 1, 9, 4
+    g = {(0, 1): math.exp(-0.5), (0, 2): math.exp(-4.5), (1, 2): math.exp(-2.0)}
+    P_big = student_t_similarities(Z3, alpha=1e6)
+    for (i, j), v in g.items():
+        assert P_big[i, j].item() == pytest.approx(v / (2 * sum(g.values())), rel=1e-3)
 
 
 def test_student_t_similarities_bad_input():

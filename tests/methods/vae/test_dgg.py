@@ -8,6 +8,7 @@ import torch
 from sklearn.exceptions import NotFittedError
 
 from dclearn import evaluate
+from dclearn.methods.autoencoder.pretrain import clear_pretrain_cache
 from dclearn.methods.vae.dgg import DGG, graph_divergence, knn_affinity
 from dclearn.methods.vae.vade import VaDE
 
@@ -98,6 +99,7 @@ def test_embedding_graph(digits):
 
 
 def test_determinism(dgg, digits):
+    clear_pretrain_cache()  # really pretrain again, not from the first fit's cache
     again = DGG(10, random_state=0, device="cpu", verbose=False, **SMALL).fit(digits.X)
     assert np.array_equal(again.labels_, dgg.labels_)
 
@@ -133,16 +135,16 @@ def test_errors(dgg, digits):
         DGG(10, verbose=False).fit(digits.X[:100] - 0.5)
     for params in (dict(n_neighbors=0), dict(n_neighbors=100), dict(n_neighbors=2.5),
                    dict(graph_weight=-1.0), dict(graph_space="pixels")):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="|".join(params)):
             DGG(10, verbose=False, **params).fit(digits.X[:100])
     assert DGG().get_params()["n_neighbors"] == 10
 
 
 # --- quality ----------------------------------------------------------------------------
 # Measured with the defaults (graph_weight 4, 4 restarts kept by DGG's objective, 1 thread),
-# seeds 0-4: ACC 0.953 0.894 0.887 0.835 0.885 (mean 0.891, NMI 0.877) against VaDE's 0.865
-# (see its test); at graph_weight 1, 0.829 0.888 0.869 0.852 0.858. Seed 0 measured 0.953;
-# the margin covers other machines.
+# seeds 0-4 (results/digits.json): ACC 0.887 0.892 0.856 0.826 0.886 (mean 0.869 +- 0.025,
+# NMI 0.864) against VaDE's 0.845. Seed 0 measured 0.887; the threshold sits one seed
+# spread under it, for other machines.
 def test_quality_on_digits(digits):
     est = DGG(10, random_state=0, device="cpu", verbose=False).fit(digits.X)
-    assert evaluate(digits.y, est.labels_)["acc"] > 0.88
+    assert evaluate(digits.y, est.labels_)["acc"] > 0.86

