@@ -45,9 +45,9 @@ def check_dec_training_loop(fn, seed: int = 0) -> None:
     with torch.no_grad():
         q0 = soft_assignment(encoder(X), start_c)
 
-    def q_fn(z, mu):
+    def q_fn(z, mu, *args, **kwargs):
         log["last_mu"] = mu  # the tensor itself: a trained Parameter shows its current values
-        return soft_assignment(z, mu)
+        return soft_assignment(z, mu, *args, **kwargs)
 
     def p_fn(q):
         log["p_rows"].append(q.shape[0])
