@@ -8,6 +8,7 @@ from dclearn.compare import (
     confused_pairs,
     family_of,
     method_order,
+    mnist_cell,
     per_seed_frame,
     variant_frame,
 )
@@ -44,6 +45,22 @@ def test_frames(tmp_path):
     assert variants.loc["'conv'", "acc mean"] == pytest.approx(0.7)
     assert len(variant_frame("dec", "hidden", "digits", tmp_path)) == 1  # the defaults only
     assert variant_frame("imsat", "lam", "digits", tmp_path).empty
+
+
+def test_mnist_cell_paper_scale_first_then_reduced(tmp_path):
+    from dclearn.methods.registry import PAPER_SCALE
+
+    paper = dict(PAPER_SCALE["catgan"])
+    add_rows("mnist", [_row("catgan", 0, 0.84, settings={**paper, "n_epochs": 10}),
+                       _row("catgan", 1, 0.80, settings={**paper, "n_epochs": 10}),
+                       _row("kmeans", 0, 0.54)], tmp_path)
+    add_rows("mnist_test", [_row("dcfae", 0, 0.937, settings={"epochs": 60})], tmp_path)
+    assert mnist_cell("kmeans", tmp_path) == "0.540 (seed 0)"  # defaults are its paper scale
+    assert mnist_cell("catgan", tmp_path) == "0.840 / 0.800 (seeds 0, 1, reduced settings)"
+    assert mnist_cell("dcfae", tmp_path) == "0.937 (seed 0 on MNIST-test, reduced settings)"
+    assert mnist_cell("dec", tmp_path) == ""
+    add_rows("mnist", [_row("catgan", 2, 0.90, settings=paper)], tmp_path)
+    assert mnist_cell("catgan", tmp_path) == "0.900 (seed 2)"  # a paper-scale fit wins
 
 
 def test_confused_pairs(tmp_path):
