@@ -176,7 +176,7 @@ class IMSAT(BaseClusterer):
         n_neighbors-th neighbour)`` (paper: 0.25 on MNIST; default 0.6).
     n_neighbors : k of the k-th neighbour radius (paper: 10).
     eps : a fixed radius for every sample, used instead of the neighbour radius
-        when not None (the issue's "documented fixed radius" option).
+        when not None.
     xi : length of the probe ``xi * d`` in the power iteration (the authors' code:
         10 on MNIST; default 10).
     n_power : number of power iterations (paper: 1).
