@@ -77,6 +77,7 @@ def test_cross_entropy_check_passes_the_library(capsys):
     (lambda P, Q: pairwise_cross_entropy(P, Q) / P.numel(), "averaged over the B \\* B"),
     (lambda P, Q: (P * (_off_log(P) - _off_log(Q))).sum(), "KL"),
     (lambda P, Q: -(P * torch.log(Q)).sum(), "NaN"),
+    (lambda P, Q: -torch.xlogy(P, Q).sum(), "xlogy"),
     (lambda P, Q: -(P * _off_log(Q)).sum(1), "one number"),
     (lambda P, Q: pairwise_cross_entropy(P, Q.detach()), "differentiable"),
 ])
@@ -108,6 +109,14 @@ def _w(f):
     return loss
 
 
+def _literal_logs(x, logits, mu, logvar, d, w_adv, w_rec):
+    # the cross-entropies written out with log(sigmoid(.)): right in float64 at small logits,
+    # -inf once a float32 sigmoid rounds to 0 or 1
+    p = torch.sigmoid(logits)
+    rec = -(x * torch.log(p) + (1 - x) * torch.log(1 - p)).flatten(1).sum(1).mean()
+    return w_rec * rec + gaussian_kl(mu, logvar).mean() - w_adv * torch.log(torch.sigmoid(d)).mean()
+
+
 @pytest.mark.parametrize("wrong, words", [
     (_w(lambda r, k, g, d, wa, wr: wr * r + k - wa * sp(d).mean()), "saturates"),
     (_w(lambda r, k, g, d, wa, wr: wr * r + k + wa * sp(d).mean()), "wrong way"),
@@ -122,6 +131,10 @@ def _w(f):
     (lambda x, lo, mu, lv, d, wa, wr: wr * F.binary_cross_entropy_with_logits(lo, x)
      + gaussian_kl(mu, lv).mean() + wa * sp(-d).mean(), "averaged it over the pixels"),
     (lambda x, lo, mu, lv, d, wa, wr: _lib(x, lo, mu, lv, d, wa, wr).detach(), "differentiable"),
+    (lambda x, lo, mu, lv, d, wa, wr: wr * F.binary_cross_entropy_with_logits(
+        lo, x, reduction="none").sum((2, 3)).mean() + gaussian_kl(mu, lv).mean()
+     + wa * sp(-d).mean(), "channels included"),
+    (_literal_logs, "confident logits"),
     (lambda x, lo, mu, lv, d, wa, wr: _lib(x, lo, mu, lv.detach(), d, wa, wr),
      "does not depend on logvar"),
 ])

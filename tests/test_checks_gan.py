@@ -91,6 +91,17 @@ def _d_fake_sign(r, f):
     return -(hm_r - hc_r - _terms(f)[2])
 
 
+def _d_unguarded_log(r, f):  # softmax first, but log(0) where a probability underflows
+    p, q = torch.softmax(r, 1), torch.softmax(f, 1)
+    return -(_naive_h(p.mean(0)) - _naive_h(p).mean() + _naive_h(q).mean())
+
+
+def _d_mean_log(r, f):  # the marginal entropy with the mean of log p, not the log of mean p
+    p, hm_r, hc_r = _terms(r)
+    hm_wrong = -(p.mean(0) * torch.log_softmax(r, 1).mean(0)).sum()
+    return -(hm_wrong - hc_r + _terms(f)[2])
+
+
 @pytest.mark.parametrize("wrong_d, words", [
     (lambda r, f: -catgan_discriminator_loss(r, f)[0], "sign is flipped"),
     (_d_swapped, "entropy of the mean and the mean of the entropies are swapped"),
@@ -99,6 +110,8 @@ def _d_fake_sign(r, f):
     (lambda r, f: -(_terms(r)[1] - _terms(r)[2]), "term E_z H.* is missing"),
     (lambda r, f: -(-_terms(r)[2] + _terms(f)[2]), "marginal entropy H_X.* is missing"),
     (lambda r, f: -(_naive_h(r.mean(0)) - _naive_h(r).mean() + _naive_h(f).mean()), "NaN"),
+    (_d_unguarded_log, "0 \\* log\\(0\\) is nan"),
+    (_d_mean_log, "log of the mean probability"),
 ])
 def test_catgan_check_names_discriminator_mistakes(wrong_d, words):
     with pytest.raises(ExerciseCheckError, match=words):
@@ -152,6 +165,8 @@ def test_infogan_check_passes_the_library(capsys):
     (lambda q, c: F.log_softmax(q, 1).mean() + math.log(q.shape[1]), "gather"),
     (lambda q, c: -F.nll_loss(torch.softmax(q, 1), c) + math.log(q.shape[1]),
      "probabilities where log-probabilities"),
+    (lambda q, c: F.log_softmax(q, 1).gather(1, c[:, None]).mean() + math.log(int(c.max()) + 1),
+     "prior over the K categories"),
     (lambda q, c: mutual_information_bound(q, c).detach(), "differentiable"),
 ])
 def test_infogan_check_names_mistakes(wrong, words):

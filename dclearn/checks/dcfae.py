@@ -185,7 +185,10 @@ def check_pairwise_cross_entropy(fn, n_cases: int = 8, seed: int = 0) -> None:
     (ref,) = torch.autograd.grad(pairwise_cross_entropy(P, student_t_similarities(emb, 1.0)),
                                  emb)
     if not torch.isfinite(grad).all():
-        _fail(what, "the gradient has NaN or inf: guard the log where q_ij = 0 (the diagonal).")
+        _fail(what, "the gradient has NaN or inf: guard the log where q_ij = 0 (the diagonal). "
+                    "torch.xlogy, nan_to_num and nansum repair the value but not the gradient "
+                    "(their backward still divides by q_ij = 0); take the log of "
+                    "q.clamp_min(1e-12) instead.")
     if not torch.allclose(grad, ref, rtol=1e-4, atol=1e-8):
         _fail(what, "the value is right but the gradient with respect to Q differs from the "
                     "library's: did you detach (or .item()) part of the expression?")
@@ -202,23 +205,27 @@ def check_fused_loss(fn, n_cases: int = 8, seed: int = 0) -> None:
     g = torch.Generator().manual_seed(seed)
     weights = [(10.0, 16.0), (100.0, 1.0), (3.0, 2.0), (0.5, 4.0)]
     sp = F.softplus
-    for case in range(n_cases):
+    for case in range(n_cases + 1):
+        confident = case == n_cases  # the last case: float32, |logits| and |d| near 100
         n = 3 if case % 3 == 0 else 10
+        c = 3 if case % 2 else 1  # grey and colour images
         w_adv, w_rec = weights[case % len(weights)]
-        f64 = dict(generator=g, dtype=torch.float64)
-        x = torch.rand(n, 1, 3, 5, **f64)  # 15 pixels: no weight equals their number
-        logits = torch.randn(n, 1, 3, 5, **f64) * 2.0
+        f64 = dict(generator=g, dtype=torch.float32 if confident else torch.float64)
+        scale = 50.0 if confident else 2.0
+        x = torch.rand(n, c, 3, 5, **f64)  # 15 or 45 pixels: no weight equals their number
+        logits = torch.randn(n, c, 3, 5, **f64) * scale
         mu = torch.randn(n, 3, **f64)
         logvar = torch.randn(n, 3, **f64)
-        d_fake = torch.randn(n, 1, **f64) * 2.0
+        d_fake = torch.randn(n, 1, **f64) * scale
         want = float(fused_autoencoder_loss(x, logits, mu, logvar, d_fake, w_adv, w_rec)["loss"])
         got = _scalar(fn(x.clone(), logits.clone(), mu.clone(), logvar.clone(), d_fake.clone(),
                          w_adv, w_rec), "the loss", what)
         if not np.isfinite(got):
-            _fail(what, "the loss is NaN or inf: compute the cross-entropies from the logits "
-                        "(F.binary_cross_entropy_with_logits, F.softplus), not from "
-                        "log(sigmoid(...)).")
-        if np.isclose(got, want, rtol=1e-5, atol=1e-6):
+            _fail(what, "the loss is NaN or inf" + (" for confident logits (|logit| ~ 100, "
+                        "float32)" if confident else "") + ": compute the cross-entropies from "
+                        "the logits (F.binary_cross_entropy_with_logits, F.softplus), not from "
+                        "log(sigmoid(...)), which underflows to log(0).")
+        if np.isclose(got, want, rtol=1e-4 if confident else 1e-5, atol=1e-6):
             continue
         bce = F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1)
         rec = bce.sum(1).mean()
@@ -247,6 +254,9 @@ def check_fused_loss(fn, n_cases: int = 8, seed: int = 0) -> None:
             "the reconstruction cross-entropy is summed over the pixels of an image (then "
             "averaged over the batch); you averaged it over the pixels":
                 w_rec * bce.mean() + kl + w_adv * gen,
+            "the reconstruction cross-entropy is summed over every value of an image, its "
+            "channels included; you summed over height and width only and averaged over the "
+            "channels": w_rec * bce.view(n, c, -1).sum(2).mean() + kl + w_adv * gen,
             "the KL is summed over the latent dimensions (then averaged over the batch); you "
             "averaged it over the dimensions": w_rec * rec + kl_terms.mean() + w_adv * gen,
             "you summed over the batch; every term is a mean over the batch":

@@ -141,7 +141,8 @@ def _check_g(fn, ref, fake: torch.Tensor) -> None:
     got = _scalar(fn(fake.clone()), "the loss", what)
     if not math.isfinite(got):
         _fail(what, "the loss is NaN or infinite for confident logits (|logit| ~ 200): "
-                    "log(sigmoid(s)) underflows to log(0). Compute -log D = softplus(-s).")
+                    "log(sigmoid(s)) underflows to log(0), and log(1 + exp(-s)) overflows "
+                    "in exp. Compute -log D = softplus(-s).")
     if abs(got - want) < 1e-4 * max(1.0, abs(want)):
         return
     sp = F.softplus
@@ -185,6 +186,15 @@ def check_catgan_losses(d_fn, g_fn, n_cases: int = 10, seed: int = 0) -> None:
         fake = torch.randn(20, 5, generator=g) * 2
         _check_catgan_d(d_fn, float(catgan_discriminator_loss(real, fake)[0]), real, fake)
         _check_catgan_g(g_fn, float(catgan_generator_loss(fake)[0]), fake)
+    # confident logits: a softmax gives exact zeros, where p * log(p) is 0 * log 0 = nan
+    real, fake = torch.randn(20, 5, generator=g) * 100, torch.randn(20, 5, generator=g) * 100
+    for name, loss in (("catgan_discriminator_loss", d_fn(real.clone(), fake.clone())),
+                       ("catgan_generator_loss", g_fn(fake.clone()))):
+        if not math.isfinite(_scalar(loss, "the loss", name)):
+            _fail(name, "the loss is NaN or infinite for confident logits (|logit| ~ 100): the "
+                        "softmax gives probabilities of exactly 0, and 0 * log(0) is nan. Take "
+                        "log p from F.log_softmax, or clamp p before the log "
+                        "(p.clamp_min(1e-12)), so that 0 log 0 counts as 0.")
     real, fake = torch.randn(6, 4, generator=g), torch.randn(6, 4, generator=g)
     _differentiable(d_fn, (real, fake), "catgan_discriminator_loss", "the discriminator's loss",
                     catgan_discriminator_loss)
@@ -200,6 +210,8 @@ def _entropy_variants(logits: torch.Tensor) -> dict[str, torch.Tensor]:
         "marg": _h(p.mean(0)),               # H(mean_x p)
         "cond": _h(p).mean(),                # mean_x H(p)
         "marg_logits": -(p.mean(0) * logits.mean(0)).sum(),  # log p replaced by the logits
+        # the mean of log p where the log of the mean p belongs
+        "marg_meanlog": -(p.mean(0) * torch.log_softmax(logits, 1).mean(0)).sum(),
         "cond_logits": -(p * logits).sum(1).mean(),
         "cond_sum": _h(p).sum(),             # summed over the batch
     }
@@ -228,6 +240,9 @@ def _check_catgan_d(fn, want: float, real: torch.Tensor, fake: torch.Tensor) -> 
         "you used the logits where the entropy needs log-probabilities: H(p) = -sum p log p "
         "with log p = log_softmax(logits), not the logits themselves.":
             -(r["marg_logits"] - r["cond_logits"] + f["cond_logits"]),
+        "the marginal entropy H_X[p(y|D)] is H of the batch-averaged p: -sum_k pbar_k log "
+        "pbar_k, with the log of the mean probability, not the mean of the log-probabilities.":
+            -(r["marg_meanlog"] - r["cond"] + f["cond"]),
         "the generated samples' term has the wrong sign: the discriminator must be UNcertain "
         "about generated samples, so it maximises E_z H[p(y|G(z),D)] (the loss has "
         "-E_z H[...]).":
@@ -269,8 +284,10 @@ def _check_catgan_g(fn, want: float, fake: torch.Tensor) -> None:
         "the marginal term is the entropy of the mean of p(y|G(z),D) over the batch, not of "
         "the mean of the logits; apply the softmax first, then average.":
             -_h(torch.softmax(fake.mean(0), 0)) + f["cond"],
-        "you used the logits where the entropy needs log-probabilities: H(p) = -sum p log p "
-        "with log p = log_softmax(logits), not the logits themselves.":
+        "you used the logits where the entropy needs log-probabilities (H(p) = -sum p log p "
+        "with log p = log_softmax(logits)), or, the same number, the mean of the "
+        "log-probabilities where the marginal entropy needs the log of the mean probability "
+        "(H_G is -sum_k pbar_k log pbar_k).":
             -f["marg_logits"] + f["cond_logits"],
         "the conditional-entropy term has the wrong sign: the generator wants samples that D "
         "classifies with certainty, so it minimises E_z H[p(y|G(z),D)].":
@@ -297,7 +314,8 @@ def check_infogan_mi(fn, n_cases: int = 10, seed: int = 0) -> None:
         logits = torch.randn(24, k, generator=g) * 3
         if case == n_cases - 1:
             logits = logits * 40  # confident Q: log(softmax) underflows
-        c = torch.randint(k, (24,), generator=g)
+        # case 1: a batch without the last code, so that K cannot be read from the codes
+        c = torch.randint(k - 1 if case == 1 else k, (24,), generator=g)
         want = float(mutual_information_bound(logits, c))
         got = _scalar(fn(logits.clone(), c.clone()), "L_I", what)
         if not math.isfinite(got):
@@ -324,6 +342,10 @@ def check_infogan_mi(fn, n_cases: int = 10, seed: int = 0) -> None:
                 [-want, -(want - hc), -want + 2 * hc],
             "you summed over the batch: L_I is an expectation (.mean()).":
                 [float(log_q.sum()) + hc, float(log_q.sum())],
+            "H(c) = log K comes from the prior over the K categories (the number of Q's "
+            "outputs, logits.shape[1]), not from the codes that happen to be in the batch.":
+                [float(log_q.mean()) + math.log(int(c.max()) + 1),
+                 float(log_q.mean()) + math.log(len(torch.unique(c)))],
             "you used log base 2 (bits); the library measures the bound in nats (natural "
             "log).":
                 [want / math.log(2)],
