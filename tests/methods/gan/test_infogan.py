@@ -100,13 +100,16 @@ def test_errors(digits):
 
 def test_quality_on_digits(fitted, digits):
     # measured, defaults, seeds 0-4: ACC 0.879 0.803 0.721 0.759 0.742 (mean 0.781), NMI
-    # 0.786 0.746 0.681 0.679 0.675. Seed 0, tested here, is the best of the five.
+    # 0.786 0.746 0.681 0.679 0.675. Seed 0 is the best of the five on the CPU type that
+    # made the store; another CPU's float path makes it another draw of the game (0.781 / 0.713
+    # on an AMD EPYC), so the floors sit under the worst of the five seeds.
     scores = evaluate(digits.y, fitted.labels_)
     assert fitted.history_[-1]["mi_bound"] > 0.5 * math.log(10)  # Q reads the code back
-    assert scores["acc"] > 0.84 and scores["nmi"] > 0.75, scores
+    assert scores["acc"] > 0.70 and scores["nmi"] > 0.65, scores
 
 
-def test_seed_0_fit_is_the_stored_one(fitted, stored_labels):
-    # the store's seed-0 row (bench, defaults, one thread) holds this fit's labels: a change to
-    # the training loop that alters what the method computes shows here (same machine type)
-    assert np.array_equal(fitted.labels_, stored_labels("infogan", 0))
+def test_seed_0_fit_is_the_stored_one(fitted, digits, stored_fit_or_seed_range):
+    # the store's seed-0 row (bench, defaults, one thread) holds this fit's labels on the CPU
+    # type that made it: a change to the training loop that alters what the method computes
+    # shows there; on another CPU type the game may settle elsewhere, within the seeds' range
+    stored_fit_or_seed_range("infogan", fitted.labels_, digits.y)
