@@ -13,6 +13,7 @@ On success it prints one line. Notebooks call them as ``checks.check_xxx(fn)``.
 
 from ._base import ExerciseCheckError
 from .basics import check_cluster_acc, check_gmm_responsibilities, check_kmeans_step
+from .catgan import check_catgan_losses
 from .dac import check_positive_fraction, check_select_pairs
 from .dcfae import (
     check_fused_loss,
@@ -29,7 +30,7 @@ from .dec import (
 )
 from .dec_loop import check_dec_training_loop
 from .depict import check_depict_objective, check_depict_targets
-from .gan import check_catgan_losses, check_gan_losses, check_infogan_mi
+from .gan import check_gan_losses, check_infogan_mi
 from .rim import check_mutual_information, check_vat_perturbation
 from .vae import (
     check_gaussian_kl,
